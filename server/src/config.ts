@@ -1,0 +1,136 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else receives plain, validated objects.
+ * Every variable is optional: the defaults run the service on one machine out of the box.
+ */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z.object({
+  HOST: z.string().default('0.0.0.0'),
+  PORT: int(0, 65535).default(3000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+  // mediasoup
+  MEDIASOUP_WORKERS: int(1, 64).default(os.availableParallelism()),
+  MEDIASOUP_LISTEN_IP: z.string().default('0.0.0.0'),
+  /** The address browsers reach the SFU on; defaults to the first non-internal IPv4 (127.0.0.1 if none). */
+  MEDIASOUP_ANNOUNCED_ADDRESS: z.string().optional(),
+  RTC_MIN_PORT: int(1024, 65535).default(40000),
+  RTC_MAX_PORT: int(1024, 65535).default(49999),
+
+  // limits
+  MAX_ROOMS: int(1, 100000).default(100),
+  MAX_PEERS_PER_ROOM: int(1, 1000).default(16),
+  MAX_PRODUCERS_PER_PEER: int(1, 16).default(4),
+  MAX_DISPLAY_NAME_LENGTH: int(1, 200).default(64),
+
+  // frame tap
+  TAP_ENABLED: z.stringbool().default(true),
+  TAP_WIDTH: int(16, 3840).default(640),
+  TAP_HEIGHT: int(16, 2160).default(480),
+  TAP_FPS: int(1, 60).default(15),
+  TAP_KEYFRAME_INTERVAL_MS: int(200, 60000).default(2000),
+  TAP_RESTART_DELAY_MS: int(0, 60000).default(250),
+  FFMPEG_PATH: z.string().default('ffmpeg'),
+
+  // vision
+  ORT_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  ORT_INTRA_OP_THREADS: int(0, 256).default(1),
+  ORT_INTER_OP_THREADS: int(0, 256).default(1),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: Env['LOG_LEVEL'];
+  mediasoup: {
+    numWorkers: number;
+    listenIp: string;
+    announcedAddress: string;
+    rtcMinPort: number;
+    rtcMaxPort: number;
+  };
+  limits: {
+    maxRooms: number;
+    maxPeersPerRoom: number;
+    maxProducersPerPeer: number;
+    maxDisplayNameLength: number;
+  };
+  tap: {
+    enabled: boolean;
+    width: number;
+    height: number;
+    fps: number;
+    keyFrameIntervalMs: number;
+    restartDelayMs: number;
+    ffmpegPath: string;
+  };
+  vision: {
+    provider: Env['ORT_PROVIDER'];
+    intraOpThreads: number;
+    interOpThreads: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function firstExternalIPv4(): string {
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    for (const a of addresses ?? []) {
+      if (a.family === 'IPv4' && !a.internal) return a.address;
+    }
+  }
+  return '127.0.0.1';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) {
+    throw new ConfigError('invalid configuration: RTC_MIN_PORT is above RTC_MAX_PORT');
+  }
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    mediasoup: {
+      numWorkers: e.MEDIASOUP_WORKERS,
+      listenIp: e.MEDIASOUP_LISTEN_IP,
+      announcedAddress:
+        e.MEDIASOUP_ANNOUNCED_ADDRESS ??
+        (e.MEDIASOUP_LISTEN_IP === '0.0.0.0' ? firstExternalIPv4() : e.MEDIASOUP_LISTEN_IP),
+      rtcMinPort: e.RTC_MIN_PORT,
+      rtcMaxPort: e.RTC_MAX_PORT,
+    },
+    limits: {
+      maxRooms: e.MAX_ROOMS,
+      maxPeersPerRoom: e.MAX_PEERS_PER_ROOM,
+      maxProducersPerPeer: e.MAX_PRODUCERS_PER_PEER,
+      maxDisplayNameLength: e.MAX_DISPLAY_NAME_LENGTH,
+    },
+    tap: {
+      enabled: e.TAP_ENABLED,
+      width: e.TAP_WIDTH,
+      height: e.TAP_HEIGHT,
+      fps: e.TAP_FPS,
+      keyFrameIntervalMs: e.TAP_KEYFRAME_INTERVAL_MS,
+      restartDelayMs: e.TAP_RESTART_DELAY_MS,
+      ffmpegPath: e.FFMPEG_PATH,
+    },
+    vision: {
+      provider: e.ORT_PROVIDER,
+      intraOpThreads: e.ORT_INTRA_OP_THREADS,
+      interOpThreads: e.ORT_INTER_OP_THREADS,
+    },
+  };
+}

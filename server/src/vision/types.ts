@@ -1,0 +1,40 @@
+/** Pixel coordinates in the frame the face was found in. */
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * BlazeFace keypoint order: 0 right eye, 1 left eye, 2 nose tip, 3 mouth centre,
+ * 4 right ear tragion, 5 left ear tragion (subject's right/left).
+ */
+export interface FaceDetection {
+  box: Box;
+  keypoints: Point[];
+  score: number;
+}
+
+export interface ExpressionPrediction {
+  label: string;
+  probs: Record<string, number>;
+}
+
+export interface ActionUnitPrediction {
+  p: number;
+  active: boolean;
+}
+
+/** Decoded affect model output for one face. */
+export interface AffectPrediction {
+  valence: number;
+  arousal: number;
+  expression: ExpressionPrediction;
+  aus: Record<string, ActionUnitPrediction>;
+}
