@@ -1,0 +1,131 @@
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import type { PeerInfo } from '../../protocol/signaling.ts';
+import { SignalingClient } from './signalingClient.ts';
+
+export interface CallView {
+  addPeer(peerId: string, displayName: string): void;
+  removePeer(peerId: string): void;
+  setPeerTrack(peerId: string, track: MediaStreamTrack): void;
+  removePeerTrack(peerId: string, track: MediaStreamTrack): void;
+  setStatus(text: string): void;
+  /** The room went away under us (e.g. a server worker died). */
+  ended(reason: string): void;
+}
+
+/** One membership of a room: sends the local camera/microphone, receives every other participant. */
+export class CallSession {
+  readonly #signaling = new SignalingClient();
+  readonly #device = new Device();
+  #sendTransport?: types.Transport;
+  #recvTransport?: types.Transport;
+  readonly #consumers = new Map<string, { consumer: types.Consumer; peerId: string }>();
+  #peerId = '';
+  #closed = false;
+
+  private constructor(private readonly view: CallView) {}
+
+  static async join(roomId: string, displayName: string, media: MediaStream, view: CallView): Promise<CallSession> {
+    const session = new CallSession(view);
+    try {
+      await session.#join(roomId, displayName, media);
+    } catch (error) {
+      session.leave();
+      throw error;
+    }
+    return session;
+  }
+
+  get peerId(): string {
+    return this.#peerId;
+  }
+
+  leave(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#signaling.socket.connected) this.#signaling.request('leave', {}).catch(() => {});
+    this.#sendTransport?.close();
+    this.#recvTransport?.close();
+    // Give the leave request a moment to go out before the socket closes (the server cleans up either way).
+    setTimeout(() => this.#signaling.close(), 200);
+  }
+
+  async #join(roomId: string, displayName: string, media: MediaStream): Promise<void> {
+    const s = this.#signaling;
+    this.view.setStatus('Joining…');
+    const joined = await s.request('join', { roomId, displayName });
+    this.#peerId = joined.peerId;
+    await this.#device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
+
+    s.on('peerJoined', ({ peerId, displayName: name }) => this.view.addPeer(peerId, name));
+    s.on('peerLeft', ({ peerId }) => this.view.removePeer(peerId));
+    s.on('newProducer', ({ peerId, producerId }) => void this.#consume(peerId, producerId));
+    s.on('consumerClosed', ({ consumerId }) => this.#forgetConsumer(consumerId));
+    s.on('roomClosed', ({ reason }) => {
+      this.leave();
+      this.view.ended(reason);
+    });
+
+    this.#recvTransport = await this.#createTransport('recv');
+    this.#sendTransport = await this.#createTransport('send');
+    this.#sendTransport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+      s.request('produce', { transportId: this.#sendTransport!.id, kind, rtpParameters: rtpParameters as never }).then(
+        ({ producerId }) => callback({ id: producerId }),
+        errback,
+      );
+    });
+    for (const track of media.getTracks()) await this.#sendTransport.produce({ track });
+
+    for (const peer of joined.peers) this.#addExisting(peer);
+    this.view.setStatus(`In room ${roomId}`);
+  }
+
+  #addExisting(peer: PeerInfo): void {
+    this.view.addPeer(peer.peerId, peer.displayName);
+    for (const producer of peer.producers) void this.#consume(peer.peerId, producer.producerId);
+  }
+
+  async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const info = await this.#signaling.request('createTransport', { direction });
+    const options = info as unknown as types.TransportOptions;
+    const transport =
+      direction === 'send' ? this.#device.createSendTransport(options) : this.#device.createRecvTransport(options);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.#signaling
+        .request('connectTransport', { transportId: transport.id, dtlsParameters: dtlsParameters as never })
+        .then(() => callback(), errback);
+    });
+    return transport;
+  }
+
+  async #consume(peerId: string, producerId: string): Promise<void> {
+    const transport = this.#recvTransport;
+    if (!transport || this.#closed) return;
+    try {
+      const info = await this.#signaling.request('consume', {
+        transportId: transport.id,
+        producerId,
+        rtpCapabilities: this.#device.recvRtpCapabilities as never,
+      });
+      const consumer = await transport.consume({
+        id: info.consumerId,
+        producerId,
+        kind: info.kind,
+        rtpParameters: info.rtpParameters as types.RtpParameters,
+      });
+      this.#consumers.set(consumer.id, { consumer, peerId });
+      this.view.setPeerTrack(peerId, consumer.track);
+      await this.#signaling.request('resumeConsumer', { consumerId: consumer.id });
+    } catch (error) {
+      console.warn(`could not receive ${producerId} of ${peerId}`, error);
+    }
+  }
+
+  #forgetConsumer(consumerId: string): void {
+    const entry = this.#consumers.get(consumerId);
+    if (!entry) return;
+    this.#consumers.delete(consumerId);
+    entry.consumer.close();
+    this.view.removePeerTrack(entry.peerId, entry.consumer.track);
+  }
+}

@@ -1,0 +1,39 @@
+import { io, type Socket } from 'socket.io-client';
+import type { Ack, RequestName, RequestPayload, ResponseData, ServerEventName, ServerEvents } from '../../protocol/signaling.ts';
+
+export class SignalingError extends Error {
+  override name = 'SignalingError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Typed request/ack calls and server events over one socket.io connection. */
+export class SignalingClient {
+  readonly socket: Socket;
+
+  constructor(url: string = location.origin) {
+    this.socket = io(url, { transports: ['websocket'] });
+  }
+
+  request<N extends RequestName>(name: N, payload: RequestPayload<N>, timeoutMs = 10_000): Promise<ResponseData[N]> {
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(timeoutMs).emit(name, payload, (error: Error | null, ack: Ack<ResponseData[N]>) => {
+        if (error) reject(new SignalingError('TIMEOUT', `${name} got no answer in ${timeoutMs} ms`));
+        else if (ack.ok) resolve(ack.data);
+        else reject(new SignalingError(ack.error.code, ack.error.message));
+      });
+    });
+  }
+
+  on<E extends ServerEventName>(event: E, listener: (data: ServerEvents[E]) => void): void {
+    this.socket.on(event as string, listener as (data: unknown) => void);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The call's signaling protocol over socket.io: one schema per request, shared by server and client.
+ * Every request is `socket.emit(name, payload, ack)`; every ack is an `Ack<T>`.
+ * This file must stay free of Node-only imports: the browser bundle includes it.
+ */
+import { z } from 'zod';
+
+export const SIGNALING_VERSION = 1;
+
+/** Any request payload above this many bytes of JSON is refused before it is parsed further. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+const mediasoupId = z.string().min(1).max(64);
+/** Opaque mediasoup structures (RTP parameters, DTLS parameters...): mediasoup validates their insides. */
+const mediasoupObject = z.record(z.string(), z.unknown());
+
+export const RoomIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'room id may only contain letters, digits, "_" and "-"');
+
+export const requestSchemas = {
+  join: z.strictObject({
+    roomId: RoomIdSchema,
+    displayName: z.string().trim().min(1).max(200),
+  }),
+  createTransport: z.strictObject({ direction: z.enum(['send', 'recv']) }),
+  connectTransport: z.strictObject({ transportId: mediasoupId, dtlsParameters: mediasoupObject }),
+  produce: z.strictObject({
+    transportId: mediasoupId,
+    kind: z.enum(['audio', 'video']),
+    rtpParameters: mediasoupObject,
+  }),
+  closeProducer: z.strictObject({ producerId: mediasoupId }),
+  pauseProducer: z.strictObject({ producerId: mediasoupId }),
+  resumeProducer: z.strictObject({ producerId: mediasoupId }),
+  consume: z.strictObject({
+    transportId: mediasoupId,
+    producerId: mediasoupId,
+    rtpCapabilities: mediasoupObject,
+  }),
+  pauseConsumer: z.strictObject({ consumerId: mediasoupId }),
+  resumeConsumer: z.strictObject({ consumerId: mediasoupId }),
+  leave: z.strictObject({}),
+} as const;
+
+export type RequestName = keyof typeof requestSchemas;
+export type RequestPayload<N extends RequestName> = z.infer<(typeof requestSchemas)[N]>;
+
+export interface ProducerInfo {
+  producerId: string;
+  kind: 'audio' | 'video';
+  paused: boolean;
+}
+
+export interface PeerInfo {
+  peerId: string;
+  displayName: string;
+  producers: ProducerInfo[];
+}
+
+export interface TransportInfo {
+  id: string;
+  iceParameters: unknown;
+  iceCandidates: unknown;
+  dtlsParameters: unknown;
+}
+
+export interface ConsumerInfo {
+  consumerId: string;
+  producerId: string;
+  peerId: string;
+  kind: 'audio' | 'video';
+  rtpParameters: unknown;
+  producerPaused: boolean;
+}
+
+/** What each request's ack carries on success. */
+export interface ResponseData {
+  join: { peerId: string; roomId: string; routerRtpCapabilities: unknown; peers: PeerInfo[] };
+  createTransport: TransportInfo;
+  connectTransport: Record<string, never>;
+  produce: { producerId: string };
+  closeProducer: Record<string, never>;
+  pauseProducer: Record<string, never>;
+  resumeProducer: Record<string, never>;
+  consume: ConsumerInfo;
+  pauseConsumer: Record<string, never>;
+  resumeConsumer: Record<string, never>;
+  leave: Record<string, never>;
+}
+
+export const ERROR_CODES = [
+  'INVALID_REQUEST',
+  'TOO_LARGE',
+  'UNKNOWN_REQUEST',
+  'NOT_JOINED',
+  'ALREADY_JOINED',
+  'NOT_FOUND',
+  'LIMIT_EXCEEDED',
+  'RATE_LIMITED',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
+
+/** Events the server pushes to the peers of a room. */
+export interface ServerEvents {
+  peerJoined: { peerId: string; displayName: string };
+  peerLeft: { peerId: string };
+  newProducer: { peerId: string; producerId: string; kind: 'audio' | 'video' };
+  consumerClosed: { consumerId: string };
+  consumerPaused: { consumerId: string };
+  consumerResumed: { consumerId: string };
+  /** The room ended under the peer (e.g. its media worker died): join again to continue. */
+  roomClosed: { reason: 'worker-died' | 'server-shutdown' };
+}
+export type ServerEventName = keyof ServerEvents;

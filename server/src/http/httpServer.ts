@@ -1,0 +1,39 @@
+import http from 'node:http';
+import type { Registry } from 'prom-client';
+import { readStaticFile } from './staticFiles.ts';
+
+export interface HttpServerOptions {
+  /** The built client (index.html and its bundle). */
+  clientRoot: string;
+  registry: Registry;
+  health: () => Record<string, unknown>;
+}
+
+/** Serves the client, `GET /healthz` (JSON) and `GET /metrics` (Prometheus text). socket.io attaches to it. */
+export function createHttpServer(options: HttpServerOptions): http.Server {
+  return http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(options.health()));
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      options.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
+        (error: unknown) => res.writeHead(500).end(String(error)),
+      );
+      return;
+    }
+    readStaticFile(options.clientRoot, url.pathname).then((file) => {
+      if (!file) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+        return;
+      }
+      res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-cache' }).end(file.body);
+    });
+  });
+}

@@ -1,0 +1,159 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+
+export interface DecoderOptions {
+  ffmpegPath: string;
+  /** SDP describing the RTP input (see tapSdp). */
+  sdp: string;
+  /** Frames are scaled to fit inside this box, keeping their aspect ratio. */
+  maxWidth: number;
+  maxHeight: number;
+}
+
+export interface DecodedFrame {
+  width: number;
+  height: number;
+  /** RGB24 pixels; the buffer belongs to the receiver. */
+  pixels: Buffer;
+  /** Presentation time in RTP clock units since the first RTP packet the decoder received. */
+  pts: number;
+  decodedTime: number;
+}
+
+export interface DecoderEvents {
+  frame: [frame: DecodedFrame];
+  /** The process ended; `expected` is false when it was not asked to stop. */
+  exit: [info: { expected: boolean; code: number | null; signal: NodeJS.Signals | null; lastLog: string[] }];
+}
+
+/** showinfo's line for each frame: `n:  12 pts: 123456 ... s:640x480 ...`. */
+const FRAME_INFO = /\bn:\s*\d+\s+pts:\s*(-?\d+)\b.*?\bs:(\d+)x(\d+)\b/;
+/** Frames of output without their log line tolerated before the decoder is considered out of step. */
+const MAX_PENDING_FRAMES = 4;
+const LOG_LINES_KEPT = 20;
+
+/**
+ * One native ffmpeg process: RTP (described by an SDP on stdin) in, raw RGB frames out on stdout.
+ * Frame sizes and pts come from the `showinfo` filter on stderr, one line per frame written, in order.
+ */
+export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
+  readonly #process: ChildProcess;
+  readonly #infos: { pts: number; width: number; height: number }[] = [];
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #stopping = false;
+  readonly #lastLog: string[] = [];
+  readonly #maxPendingBytes: number;
+
+  constructor(options: DecoderOptions) {
+    super();
+    const { maxWidth: w, maxHeight: h } = options;
+    this.#maxPendingBytes = MAX_PENDING_FRAMES * w * h * 3;
+    const args = [
+      '-hide_banner',
+      '-nostats',
+      '-loglevel', 'info',
+      '-protocol_whitelist', 'pipe,udp,rtp',
+      // Start on the first packets instead of probing for seconds, and hold nothing back.
+      '-probesize', '32',
+      '-analyzeduration', '0',
+      '-fflags', 'nobuffer',
+      '-flags', 'low_delay',
+      '-reorder_queue_size', '0',
+      // Frame threading would add one frame of delay per thread.
+      '-threads', '1',
+      // Keep RTP-derived timestamps as they are, so pts maps back to RTP timestamps.
+      '-copyts',
+      '-f', 'sdp',
+      '-i', 'pipe:0',
+      '-an',
+      '-vf',
+      `scale=w=${w}:h=${h}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,` +
+        'format=rgb24,showinfo=checksum=0',
+      '-fps_mode', 'passthrough',
+      '-f', 'rawvideo',
+      'pipe:1',
+    ];
+    this.#process = spawn(options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#process.stdin!.on('error', () => {});
+    this.#process.stdin!.end(options.sdp);
+    this.#process.stdout!.on('data', (chunk: Buffer) => this.#onOutput(chunk));
+    let partial = '';
+    this.#process.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) this.#onLog(line);
+    });
+    this.#process.once('error', (error) => this.#remember(`spawn failed: ${error.message}`));
+    this.#process.once('close', (code, signal) =>
+      this.emit('exit', { expected: this.#stopping, code, signal, lastLog: [...this.#lastLog] }),
+    );
+  }
+
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  stop(): void {
+    this.#stopping = true;
+    this.#process.kill('SIGKILL');
+  }
+
+  #onLog(line: string): void {
+    const match = FRAME_INFO.exec(line);
+    if (!match) {
+      if (line.trim()) this.#remember(line);
+      return;
+    }
+    this.#infos.push({ pts: Number(match[1]), width: Number(match[2]), height: Number(match[3]) });
+    this.#deliver();
+  }
+
+  #onOutput(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    this.#deliver();
+  }
+
+  #deliver(): void {
+    for (;;) {
+      const info = this.#infos[0];
+      if (!info) {
+        // Output ahead of its log line is normal for a moment; far ahead means the two are out of step.
+        if (this.#buffered > this.#maxPendingBytes) this.#outOfStep();
+        return;
+      }
+      const size = info.width * info.height * 3;
+      if (this.#buffered < size) return;
+      this.#infos.shift();
+      const pixels = this.#take(size);
+      this.emit('frame', { width: info.width, height: info.height, pixels, pts: info.pts, decodedTime: Date.now() });
+    }
+  }
+
+  /** The next `size` output bytes in a buffer of their own: one copy out of the pipe's chunks. */
+  #take(size: number): Buffer {
+    const out = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const chunk = this.#chunks[0]!;
+      const n = Math.min(chunk.length, size - filled);
+      chunk.copy(out, filled, 0, n);
+      filled += n;
+      if (n === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(n);
+    }
+    this.#buffered -= size;
+    return out;
+  }
+
+  #outOfStep(): void {
+    this.#remember('frame output and frame log out of step; stopping');
+    this.#process.kill('SIGKILL');
+  }
+
+  #remember(line: string): void {
+    this.#lastLog.push(line);
+    if (this.#lastLog.length > LOG_LINES_KEPT) this.#lastLog.shift();
+  }
+}

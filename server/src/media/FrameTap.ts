@@ -1,0 +1,180 @@
+import type { types } from 'mediasoup';
+import { Subject, type Observable } from 'rxjs';
+import { createLogger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { FfmpegDecoder, type DecodedFrame } from './FfmpegDecoder.ts';
+import type { Frame } from './Frame.ts';
+import { createFrameRateLimiter } from './frameRate.ts';
+import { freeUdpPort } from './ports.ts';
+import { RtpRelay } from './RtpRelay.ts';
+import { tapSdp, type TapCodec } from './sdp.ts';
+
+const log = createLogger('media/tap');
+
+export interface FrameTapOptions {
+  /** Frames are scaled to fit inside width x height, aspect kept. */
+  width: number;
+  height: number;
+  fps: number;
+  /** While no frame arrives for this long, a keyframe is requested again. */
+  keyFrameIntervalMs: number;
+  /** Pause before a crashed decoder is started again, so a decoder that cannot start does not spin. */
+  restartDelayMs: number;
+  ffmpegPath: string;
+}
+
+export interface TapIds {
+  roomId: string;
+  peerId: string;
+}
+
+/** Header extensions the tap must not receive: mediasoup would rotate nothing, ffmpeg would ignore the
+ * orientation, and frames from a rotated phone would reach the detector sideways. */
+const DROPPED_HEADER_EXTENSIONS = new Set(['urn:3gpp:video-orientation']);
+/** The decoder needs a moment to bind its port before a keyframe is worth asking for. */
+const FIRST_KEYFRAME_DELAY_MS = 100;
+
+/**
+ * Decoded frames of one video producer: a server-side consumer on a PlainTransport, relayed to a native
+ * ffmpeg decoder, out as an Observable of RGB frames at the analysis size and rate.
+ */
+export class FrameTap {
+  readonly streamId: string;
+  readonly #frames = new Subject<Frame>();
+  readonly frames$: Observable<Frame> = this.#frames.asObservable();
+  #decoder?: FfmpegDecoder;
+  #closed = false;
+  #seq = 0;
+  #lastFrameTime = 0;
+  #keyFrameTimer?: NodeJS.Timeout;
+  #restartTimer?: NodeJS.Timeout;
+  readonly #keep: (timeMs: number) => boolean;
+
+  private constructor(
+    readonly ids: TapIds,
+    private readonly transport: types.PlainTransport,
+    private readonly consumer: types.Consumer,
+    private readonly relay: RtpRelay,
+    private readonly codec: TapCodec,
+    private readonly options: FrameTapOptions,
+    private readonly metrics: Metrics,
+  ) {
+    this.streamId = consumer.producerId;
+    this.#keep = createFrameRateLimiter(options.fps);
+  }
+
+  static async create(
+    router: types.Router,
+    producer: types.Producer,
+    ids: TapIds,
+    options: FrameTapOptions,
+    metrics: Metrics,
+  ): Promise<FrameTap> {
+    const relay = await RtpRelay.create();
+    const transport = await router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+      rtcpMux: true,
+      comedia: false,
+    });
+    try {
+      await transport.connect({ ip: '127.0.0.1', port: relay.port });
+      const caps = router.rtpCapabilities;
+      const consumer = await transport.consume({
+        producerId: producer.id,
+        rtpCapabilities: {
+          codecs: caps.codecs,
+          headerExtensions: caps.headerExtensions?.filter((ext) => !DROPPED_HEADER_EXTENSIONS.has(ext.uri)),
+        },
+        paused: true,
+      });
+      const codec = consumer.rtpParameters.codecs[0];
+      if (!codec) throw new Error(`consumer of producer ${producer.id} has no codec`);
+      const tap = new FrameTap(ids, transport, consumer, relay, codec, options, metrics);
+      consumer.on('producerclose', () => tap.close());
+      consumer.on('transportclose', () => tap.close());
+      await tap.#startDecoder();
+      await consumer.resume();
+      tap.#keyFrameTimer = setInterval(() => tap.#requestKeyFrameIfStalled(), options.keyFrameIntervalMs);
+      return tap;
+    } catch (error) {
+      transport.close();
+      relay.close();
+      throw error;
+    }
+  }
+
+  /** The decoder's process id, e.g. for operators and tests that need to see it. */
+  get decoderPid(): number | undefined {
+    return this.#decoder?.pid;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#keyFrameTimer);
+    clearTimeout(this.#restartTimer);
+    this.#decoder?.stop();
+    this.transport.close();
+    this.relay.close();
+    this.metrics.framesDecoded.remove({ stream: this.streamId });
+    this.#frames.complete();
+    log.info('tap closed', { streamId: this.streamId });
+  }
+
+  async #startDecoder(): Promise<void> {
+    const port = await freeUdpPort();
+    if (this.#closed) return;
+    await this.relay.retarget(port);
+    const decoder = new FfmpegDecoder({
+      ffmpegPath: this.options.ffmpegPath,
+      sdp: tapSdp(this.codec, port),
+      maxWidth: this.options.width,
+      maxHeight: this.options.height,
+    });
+    this.#decoder = decoder;
+    this.metrics.decoders.inc();
+    decoder.on('frame', (frame) => this.#onFrame(frame));
+    decoder.once('exit', ({ expected, code, signal, lastLog }) => {
+      this.metrics.decoders.dec();
+      if (expected || this.#closed) return;
+      this.metrics.decoderRestarts.inc();
+      log.warn('decoder exited; restarting', { streamId: this.streamId, code, signal, lastLog: lastLog.slice(-5) });
+      this.#restartTimer = setTimeout(() => {
+        this.#startDecoder().catch((error: unknown) => log.error('decoder restart failed', { error }));
+      }, this.options.restartDelayMs);
+    });
+    // A decoder can only start at a keyframe.
+    setTimeout(() => this.#requestKeyFrame(), FIRST_KEYFRAME_DELAY_MS);
+    log.info('decoder started', { streamId: this.streamId, pid: decoder.pid, codec: this.codec.mimeType });
+  }
+
+  #onFrame(decoded: DecodedFrame): void {
+    this.#lastFrameTime = decoded.decodedTime;
+    const arrival = this.relay.arrivalOf(decoded.pts);
+    const captureTime = arrival ?? decoded.decodedTime;
+    if (!this.#keep(captureTime)) return;
+    if (arrival !== undefined) this.metrics.tapLatency.observe((decoded.decodedTime - arrival) / 1000);
+    this.metrics.framesDecoded.inc({ stream: this.streamId });
+    this.#frames.next({
+      roomId: this.ids.roomId,
+      peerId: this.ids.peerId,
+      streamId: this.streamId,
+      seq: this.#seq++,
+      width: decoded.width,
+      height: decoded.height,
+      pixels: decoded.pixels,
+      captureTime,
+      decodedTime: decoded.decodedTime,
+    });
+  }
+
+  #requestKeyFrameIfStalled(): void {
+    if (Date.now() - this.#lastFrameTime >= this.options.keyFrameIntervalMs) this.#requestKeyFrame();
+  }
+
+  #requestKeyFrame(): void {
+    if (this.#closed || this.consumer.closed) return;
+    this.metrics.keyFrameRequests.inc();
+    this.consumer.requestKeyFrame().catch((error: unknown) => log.debug('keyframe request failed', { error }));
+  }
+}

@@ -1,0 +1,70 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Counts read from the SFU's live state whenever metrics are scraped. */
+export interface SfuCounts {
+  workers: number;
+  rooms: number;
+  peers: number;
+  transports: number;
+  audioProducers: number;
+  videoProducers: number;
+  consumers: number;
+}
+
+/**
+ * All Prometheus metrics of one server instance, on their own registry (tests start several servers).
+ * Gauges of SFU state are read at scrape time from `sfuCounts`, so they can never drift from the truth.
+ */
+export function createMetrics(sfuCounts: () => SfuCounts) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const stateGauge = (name: string, help: string, read: (c: SfuCounts) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read(sfuCounts()));
+      },
+    });
+  return {
+    registry,
+    workers: stateGauge('sfu_workers', 'mediasoup workers alive', (c) => c.workers),
+    workerDeaths: new Counter({ name: 'sfu_worker_deaths_total', help: 'mediasoup workers that died', registers }),
+    rooms: stateGauge('sfu_rooms', 'open rooms', (c) => c.rooms),
+    peers: stateGauge('sfu_peers', 'joined peers', (c) => c.peers),
+    transports: stateGauge('sfu_transports', 'open WebRTC transports of call participants', (c) => c.transports),
+    audioProducers: stateGauge('sfu_audio_producers', 'open audio producers', (c) => c.audioProducers),
+    videoProducers: stateGauge('sfu_video_producers', 'open video producers', (c) => c.videoProducers),
+    consumers: stateGauge('sfu_consumers', 'open consumers of call participants', (c) => c.consumers),
+    signalingErrors: new Counter({
+      name: 'signaling_errors_total',
+      help: 'requests answered with an error ack',
+      labelNames: ['code'],
+      registers,
+    }),
+    taps: new Gauge({ name: 'tap_streams', help: 'video producers being tapped', registers }),
+    decoders: new Gauge({ name: 'tap_decoders_running', help: 'ffmpeg decoder processes running', registers }),
+    framesDecoded: new Counter({
+      name: 'tap_frames_decoded_total',
+      help: 'frames delivered by the tap, per stream',
+      labelNames: ['stream'],
+      registers,
+    }),
+    decoderRestarts: new Counter({
+      name: 'tap_decoder_restarts_total',
+      help: 'ffmpeg decoder restarts after an unexpected exit',
+      registers,
+    }),
+    keyFrameRequests: new Counter({ name: 'tap_keyframe_requests_total', help: 'keyframes requested by the tap', registers }),
+    tapLatency: new Histogram({
+      name: 'tap_latency_seconds',
+      help: 'RTP arrival of a frame at the server -> decoded frame in Node',
+      buckets: [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1],
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

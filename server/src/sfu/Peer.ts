@@ -1,0 +1,115 @@
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import { invalidRequest, limitExceeded, notFound } from '../errors.ts';
+import type { Direction, PeerEvents, PeerOptions, TransportAppData } from './PeerTypes.ts';
+
+/** At most one transport per direction: a mediasoup-client Device needs no more. */
+const MAX_TRANSPORTS = 2;
+
+/** One participant in a room and the mediasoup objects it owns. Closing the peer closes all of them. */
+export class Peer extends EventEmitter<PeerEvents> {
+  readonly transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
+  readonly producers = new Map<string, types.Producer>();
+  readonly consumers = new Map<string, types.Consumer>();
+  #closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly displayName: string,
+    private readonly router: types.Router,
+    private readonly options: PeerOptions,
+  ) {
+    super();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async createTransport(direction: Direction): Promise<types.WebRtcTransport<TransportAppData>> {
+    if (this.transports.size >= MAX_TRANSPORTS || [...this.transports.values()].some((t) => t.appData.direction === direction)) {
+      throw limitExceeded(`a peer has at most one ${direction} transport`);
+    }
+    const { listenIp, announcedAddress } = this.options;
+    const transport = await this.router.createWebRtcTransport<TransportAppData>({
+      listenInfos: [
+        { protocol: 'udp', ip: listenIp, announcedAddress },
+        { protocol: 'tcp', ip: listenIp, announcedAddress },
+      ],
+      preferUdp: true,
+      appData: { direction },
+    });
+    if (this.#closed) {
+      transport.close();
+      throw invalidRequest('peer left while the transport was being created');
+    }
+    this.transports.set(transport.id, transport);
+    transport.observer.once('close', () => this.transports.delete(transport.id));
+    return transport;
+  }
+
+  async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    await this.#transport(transportId).connect({ dtlsParameters });
+  }
+
+  async produce(transportId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters): Promise<types.Producer> {
+    const transport = this.#transport(transportId, 'send');
+    if (this.producers.size >= this.options.maxProducers) {
+      throw limitExceeded(`a peer may have at most ${this.options.maxProducers} producers`);
+    }
+    const producer = await transport.produce({ kind, rtpParameters });
+    this.producers.set(producer.id, producer);
+    producer.observer.once('close', () => this.producers.delete(producer.id));
+    this.emit('producerAdded', producer);
+    return producer;
+  }
+
+  producer(producerId: string): types.Producer {
+    const producer = this.producers.get(producerId);
+    if (!producer) throw notFound('producer', producerId);
+    return producer;
+  }
+
+  async consume(transportId: string, producer: types.Producer, rtpCapabilities: types.RtpCapabilities): Promise<types.Consumer> {
+    const transport = this.#transport(transportId, 'recv');
+    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+      throw invalidRequest(`these RTP capabilities cannot consume producer ${producer.id}`);
+    }
+    // Paused until the client has set up its side and asks to resume: no lost first keyframe.
+    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
+    this.consumers.set(consumer.id, consumer);
+    const forget = () => {
+      if (this.consumers.delete(consumer.id)) this.emit('consumerClosed', consumer.id);
+    };
+    consumer.on('transportclose', forget);
+    consumer.on('producerclose', forget);
+    consumer.observer.once('close', forget);
+    consumer.on('producerpause', () => this.emit('consumerPaused', consumer.id));
+    consumer.on('producerresume', () => this.emit('consumerResumed', consumer.id));
+    return consumer;
+  }
+
+  consumer(consumerId: string): types.Consumer {
+    const consumer = this.consumers.get(consumerId);
+    if (!consumer) throw notFound('consumer', consumerId);
+    return consumer;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Closing the transports closes their producers and consumers.
+    for (const transport of this.transports.values()) transport.close();
+    this.emit('closed');
+    this.removeAllListeners();
+  }
+
+  #transport(transportId: string, direction?: Direction): types.WebRtcTransport<TransportAppData> {
+    const transport = this.transports.get(transportId);
+    if (!transport) throw notFound('transport', transportId);
+    if (direction && transport.appData.direction !== direction) {
+      throw invalidRequest(`transport ${transportId} is a ${transport.appData.direction} transport`);
+    }
+    return transport;
+  }
+}

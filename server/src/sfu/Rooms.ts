@@ -1,0 +1,65 @@
+import { EventEmitter } from 'node:events';
+import { limitExceeded } from '../errors.ts';
+import { mediaCodecs } from './codecs.ts';
+import { Room } from './Room.ts';
+import type { RoomOptions } from './RoomTypes.ts';
+import type { WorkerPool } from './WorkerPool.ts';
+
+export interface RoomsEvents {
+  roomCreated: [room: Room];
+}
+
+/** The open rooms, created on first join on the least-loaded worker and forgotten when they close. */
+export class Rooms extends EventEmitter<RoomsEvents> {
+  readonly #rooms = new Map<string, Room>();
+  /** Rooms being created: two peers joining a new room at once must land in the same one. */
+  readonly #pending = new Map<string, Promise<Room>>();
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly maxRooms: number,
+    private readonly roomOptions: RoomOptions,
+  ) {
+    super();
+  }
+
+  get size(): number {
+    return this.#rooms.size;
+  }
+
+  values(): IterableIterator<Room> {
+    return this.#rooms.values();
+  }
+
+  get(roomId: string): Room | undefined {
+    return this.#rooms.get(roomId);
+  }
+
+  async getOrCreate(roomId: string): Promise<Room> {
+    const existing = this.#rooms.get(roomId);
+    if (existing && !existing.closed) return existing;
+    const pending = this.#pending.get(roomId);
+    if (pending) return pending;
+    if (this.#rooms.size + this.#pending.size >= this.maxRooms) {
+      throw limitExceeded(`the server is at its limit of ${this.maxRooms} rooms`);
+    }
+    const creation = this.pool
+      .createRouter(mediaCodecs)
+      .then((router) => {
+        const room = new Room(roomId, router, this.roomOptions);
+        this.#rooms.set(roomId, room);
+        room.once('closed', () => {
+          if (this.#rooms.get(roomId) === room) this.#rooms.delete(roomId);
+        });
+        this.emit('roomCreated', room);
+        return room;
+      })
+      .finally(() => this.#pending.delete(roomId));
+    this.#pending.set(roomId, creation);
+    return creation;
+  }
+
+  closeAll(): void {
+    for (const room of [...this.#rooms.values()]) room.close('server-shutdown');
+  }
+}

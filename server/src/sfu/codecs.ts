@@ -1,0 +1,17 @@
+import type { types } from 'mediasoup';
+
+/**
+ * What every room's router speaks. VP8 first: browsers prefer it, it needs no licence, and the frame tap
+ * decodes it with the least delay (H264 is kept for Safari and hardware encoders).
+ */
+export const mediaCodecs: types.RtpCodecCapability[] = [
+  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 },
+  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: 101 },
+  {
+    kind: 'video',
+    mimeType: 'video/H264',
+    clockRate: 90000,
+    preferredPayloadType: 102,
+    parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
+  },
+];
