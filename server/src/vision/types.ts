@@ -38,3 +38,19 @@ export interface AffectPrediction {
   expression: ExpressionPrediction;
   aus: Record<string, ActionUnitPrediction>;
 }
+
+/**
+ * What vision needs from a frame: packed RGB24, row-major, `width * height * 3` bytes.
+ * `Frame` (media/) has this shape, so frames are passed as they are.
+ */
+export interface RgbImage {
+  width: number;
+  height: number;
+  pixels: Uint8Array;
+}
+
+/** One face of a frame, found and analysed. */
+export interface AnalyzedFace {
+  detection: FaceDetection;
+  affect: AffectPrediction;
+}
