@@ -39,6 +39,11 @@ const EnvSchema = z.object({
   ORT_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   ORT_INTRA_OP_THREADS: int(0, 256).default(1),
   ORT_INTER_OP_THREADS: int(0, 256).default(1),
+  /** back256 finds faces of any size; front128 is ~5x cheaper but misses faces under ~9% of the frame. */
+  VISION_DETECTOR_MODEL: z.enum(['back256', 'front128']).default('back256'),
+  VISION_DETECTOR_MIN_SCORE: z.coerce.number().gt(0).lt(1).default(0.5),
+  /** Affect model ONNX file meeting docs/affect-model-contract.md; no default until the project ships one. */
+  VISION_AFFECT_MODEL: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -73,6 +78,9 @@ export interface Config {
     provider: Env['ORT_PROVIDER'];
     intraOpThreads: number;
     interOpThreads: number;
+    detectorModel: Env['VISION_DETECTOR_MODEL'];
+    detectorMinScore: number;
+    affectModelPath: string | undefined;
   };
 }
 
@@ -131,6 +139,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       provider: e.ORT_PROVIDER,
       intraOpThreads: e.ORT_INTRA_OP_THREADS,
       interOpThreads: e.ORT_INTER_OP_THREADS,
+      detectorModel: e.VISION_DETECTOR_MODEL,
+      detectorMinScore: e.VISION_DETECTOR_MIN_SCORE,
+      affectModelPath: e.VISION_AFFECT_MODEL,
     },
   };
 }

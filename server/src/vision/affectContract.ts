@@ -69,7 +69,9 @@ const labels = z
   .refine((xs) => new Set(xs).size === xs.length, 'has duplicate labels');
 
 const MetadataSchema = z.object({
-  [METADATA_KEYS.contractVersion]: z.literal(CONTRACT_VERSION),
+  [METADATA_KEYS.contractVersion]: z.literal(CONTRACT_VERSION, {
+    error: `must be "${CONTRACT_VERSION}", the contract version this server implements`,
+  }),
   [METADATA_KEYS.name]: z.string().min(1),
   [METADATA_KEYS.version]: z.string().min(1),
   [METADATA_KEYS.provenance]: z.string().min(1),
@@ -96,10 +98,17 @@ export function checkAffectContract(
   const problems: string[] = [];
   const parsed = MetadataSchema.safeParse(metadata);
   if (!parsed.success) {
+    // One problem per key (the first): twelve identical complaints about twelve thresholds help nobody.
+    const seen = new Set<string>();
     for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0]);
+      const [key, ...inside] = issue.path.map(String);
+      if (key === undefined || seen.has(key)) continue;
+      seen.add(key);
+      const where = inside.length > 0 ? ` [${inside.join('.')}]` : '';
       problems.push(
-        metadata[key] === undefined ? `metadata ${key} is missing` : `metadata ${key} ${issue.message.replace(/^Invalid input: /, '')}`,
+        metadata[key] === undefined
+          ? `metadata ${key} is missing`
+          : `metadata ${key}${where} ${issue.message.replace(/^Invalid input: /, '')}`,
       );
     }
   }

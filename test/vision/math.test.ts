@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ANCHOR_COUNT, blazeFaceAnchors } from '../../server/src/vision/anchors.ts';
+import { letterbox, letterboxToFrame, unletterboxX, unletterboxY } from '../../server/src/vision/letterbox.ts';
+import { sampleAffine } from '../../server/src/vision/sampleAffine.ts';
+import type { FaceDetection } from '../../server/src/vision/types.ts';
+import { iou, weightedNms } from '../../server/src/vision/weightedNms.ts';
+
+describe('anchors', () => {
+  it('are 512 on a 16x16 grid (2 per cell) then 384 on an 8x8 grid (6 per cell)', () => {
+    const a = blazeFaceAnchors();
+    expect(a.length).toBe(ANCHOR_COUNT * 2);
+    expect([a[0], a[1], a[2], a[3]]).toEqual([0.5 / 16, 0.5 / 16, 0.5 / 16, 0.5 / 16]);
+    expect([a[4], a[5]]).toEqual([1.5 / 16, 0.5 / 16]);
+    expect([a[511 * 2], a[511 * 2 + 1]]).toEqual([15.5 / 16, 15.5 / 16]);
+    expect([a[512 * 2], a[512 * 2 + 1], a[517 * 2], a[518 * 2]]).toEqual([0.5 / 8, 0.5 / 8, 0.5 / 8, 1.5 / 8]);
+    expect([a[895 * 2], a[895 * 2 + 1]]).toEqual([7.5 / 8, 7.5 / 8]);
+  });
+});
+
+describe('letterbox', () => {
+  it('centres a wide frame with equal bars above and below, and maps square points back', () => {
+    const l = letterbox(1280, 720, 256);
+    expect(l.scale).toBe(0.2);
+    expect(l.padX).toBe(0);
+    expect(l.padY).toBe(56);
+    // The square's centre is the frame's centre; its top-left corner is 280 px above the frame.
+    expect([unletterboxX(l, 0.5), unletterboxY(l, 0.5)]).toEqual([640, 360]);
+    expect(unletterboxY(l, 0)).toBeCloseTo(-280, 9);
+    const m = letterboxToFrame(l);
+    expect(m.a * 128 + m.tx).toBeCloseTo(640, 9);
+    expect(m.d * 128 + m.ty).toBeCloseTo(360, 9);
+  });
+});
+
+describe('sampleAffine', () => {
+  const image = { width: 3, height: 2, pixels: Uint8Array.from({ length: 18 }, (_, i) => i * 10) };
+  const raw = { mean: [0, 0, 0], std: [1 / 255, 1 / 255, 1 / 255] } as const;
+
+  it('reproduces the pixels under the identity map (samples hit pixel centres)', () => {
+    const data = new Float32Array(18);
+    sampleAffine(image, { a: 1, b: 0, c: 0, d: 1, tx: 0, ty: 0 }, {
+      data, offset: 0, width: 3, height: 2, pixelStride: 3, channelStride: 1, ...raw,
+    });
+    expect(Array.from(data, Math.round)).toEqual(Array.from(image.pixels));
+  });
+
+  it('interpolates between pixel centres, treats outside as black, and writes NCHW', () => {
+    const data = new Float32Array(3 * 2);
+    // Output pixel 0 samples x = 1.0 (between pixels 0 and 1), output pixel 1 samples x = -0.0 (half outside).
+    sampleAffine(image, { a: -1, b: 0, c: 0, d: 1, tx: 1.5, ty: 0 }, {
+      data, offset: 0, width: 2, height: 1, pixelStride: 1, channelStride: 2, ...raw,
+    });
+    // R at x=1.0: mean of pixel 0 (0) and pixel 1 (30); at x=0.0: half of pixel 0 (0) and half black.
+    expect(Array.from(data, (v) => Math.round(v * 100) / 100)).toEqual([15, 0, 25, 5, 35, 10]);
+  });
+});
+
+describe('weighted NMS', () => {
+  const face = (x: number, score: number, kx: number): FaceDetection => ({
+    box: { x, y: 0, width: 10, height: 10 },
+    keypoints: [{ x: kx, y: 1 }],
+    score,
+  });
+
+  it('merges overlapping candidates into their score-weighted mean with the best score', () => {
+    const out = weightedNms([face(1, 0.6, 4), face(0, 0.9, 2), face(40, 0.7, 44)], 0.3);
+    expect(out).toHaveLength(2);
+    expect(out[0]!.score).toBe(0.9);
+    expect(out[0]!.box.x).toBeCloseTo((0.9 * 0 + 0.6 * 1) / 1.5, 12);
+    expect(out[0]!.box.width).toBeCloseTo(10, 12);
+    expect(out[0]!.keypoints[0]!.x).toBeCloseTo((0.9 * 2 + 0.6 * 4) / 1.5, 12);
+    expect(out[1]).toEqual(face(40, 0.7, 44));
+  });
+
+  it('keeps candidates overlapping no more than the threshold apart', () => {
+    // Boxes 10 wide shifted by 5: IoU = 50 / 150 = 1/3.
+    expect(iou(face(0, 1, 0).box, face(5, 1, 0).box)).toBeCloseTo(1 / 3, 12);
+    expect(weightedNms([face(0, 0.9, 0), face(5, 0.8, 0)], 0.34)).toHaveLength(2);
+    expect(weightedNms([face(0, 0.9, 0), face(5, 0.8, 0)], 0.33)).toHaveLength(1);
+  });
+});
