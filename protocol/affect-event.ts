@@ -1,0 +1,90 @@
+/**
+ * Events of the affect stream, sent by the server to the room and to subscribers, shared by server
+ * and browser client. This file must stay free of Node-only imports: the browser bundle includes it.
+ *
+ * Versioning: `v` changes only on a breaking change. Objects are parsed leniently (unknown fields
+ * are dropped, not refused), so adding an optional field keeps `v: 1` and old clients working.
+ */
+import { z } from 'zod';
+import { RoomIdSchema } from './signaling.ts';
+
+export const AFFECT_EVENT_VERSION = 1;
+
+/** Most expression labels or AUs one event may carry; real models have 7-8 and 12-20. */
+export const MAX_LABELS = 64;
+/** How far rounding may move a sum of probabilities (or a box edge) away from 1. */
+const TOLERANCE = 1e-3;
+
+const id = z.string().min(1).max(64);
+const unit = z.number().min(0).max(1);
+const signedUnit = z.number().min(-1).max(1);
+/** Wall-clock ms since the Unix epoch. */
+const time = z.number().nonnegative();
+const labelled = <T extends z.ZodType>(value: T) =>
+  z
+    .record(z.string().min(1).max(64), value)
+    .refine((r) => Object.keys(r).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`);
+
+/**
+ * Identifies one face in one stream. `seq` counts every event (affect or face-lost) of the stream
+ * (producer) by one, so a subscriber sees gaps; `faceId` is stable while the face is tracked.
+ */
+const faceInStream = {
+  v: z.literal(AFFECT_EVENT_VERSION),
+  seq: z.int().nonnegative(),
+  roomId: RoomIdSchema,
+  peerId: id,
+  producerId: id,
+  faceId: z.int().nonnegative(),
+};
+
+/** Face box as fractions of the frame's width and height, clipped to the frame. */
+export const NormalisedBoxSchema = z
+  .object({ x: unit, y: unit, w: unit, h: unit })
+  .refine((b) => b.x + b.w <= 1 + TOLERANCE && b.y + b.h <= 1 + TOLERANCE, 'box must lie inside the frame');
+
+export const ExpressionSchema = z
+  .object({
+    /** The most probable label after smoothing. */
+    label: z.string().min(1),
+    /** Probability per label (the model's labels, not fixed here); they sum to 1. */
+    probs: labelled(unit),
+  })
+  .refine((e) => Object.hasOwn(e.probs, e.label), { path: ['label'], message: 'label must be a key of probs' })
+  .refine((e) => Math.abs(Object.values(e.probs).reduce((a, b) => a + b, 0) - 1) <= TOLERANCE, {
+    path: ['probs'],
+    message: 'probabilities must sum to 1',
+  });
+
+export const AffectEventSchema = z.object({
+  type: z.literal('affect'),
+  ...faceInStream,
+  /** When the sender's camera captured the frame (as best known) and when the server emitted this. */
+  captureTime: time,
+  emitTime: time,
+  /** Size of the analysed frame, px. */
+  frame: z.object({ width: z.int().positive(), height: z.int().positive() }),
+  box: NormalisedBoxSchema,
+  detScore: unit,
+  valence: signedUnit,
+  arousal: signedUnit,
+  expression: ExpressionSchema,
+  /** Per action unit (names from the model, e.g. AU12): smoothed probability and activation. */
+  aus: labelled(z.object({ p: unit, active: z.boolean() })),
+  model: z.object({ name: z.string().min(1).max(64), version: z.string().min(1).max(64) }),
+});
+
+/** The face's track ended: no more affect events for this `faceId`. */
+export const FaceLostEventSchema = z.object({
+  type: z.literal('face-lost'),
+  ...faceInStream,
+  /** Capture time of the frame at which the tracker gave the face up. */
+  time,
+});
+
+export const AffectStreamEventSchema = z.discriminatedUnion('type', [AffectEventSchema, FaceLostEventSchema]);
+
+export type NormalisedBox = z.infer<typeof NormalisedBoxSchema>;
+export type AffectEvent = z.infer<typeof AffectEventSchema>;
+export type FaceLostEvent = z.infer<typeof FaceLostEventSchema>;
+export type AffectStreamEvent = z.infer<typeof AffectStreamEventSchema>;
