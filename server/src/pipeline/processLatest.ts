@@ -17,7 +17,8 @@ export interface ProcessLatestOptions<T> {
   minIntervalMs?: number;
   /**
    * Called with each value that was waiting and got replaced by a newer one before it could be
-   * processed: the hook for a "frames dropped" metric. The value is not processed.
+   * processed: the hook for a "frames dropped" metric. The value is not processed. A value still
+   * waiting when the subscriber unsubscribes or the stream errors is discarded without a call.
    */
   onDrop?: (dropped: T) => void;
   /** Clock and timers for the rate limit. Default `asyncScheduler` (virtual inside `TestScheduler.run`). */
