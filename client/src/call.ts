@@ -51,6 +51,10 @@ const view: CallView = {
 
 function resetView(): void {
   session = undefined;
+  // Turn the camera off between calls; the next join asks for it again.
+  localMedia?.getTracks().forEach((track) => track.stop());
+  localMedia = undefined;
+  delete document.body.dataset.joinedAs;
   tiles.replaceChildren();
   form.hidden = false;
   controls.hidden = true;
@@ -77,7 +81,7 @@ form.addEventListener('submit', (event) => {
       tile('self', `${name} (you)`, true).querySelector('video')!.srcObject = new MediaStream(localMedia.getVideoTracks());
       session = await CallSession.join(roomId, name, localMedia, view);
       controls.hidden = false;
-      document.body.dataset.peerId = session.peerId;
+      document.body.dataset.joinedAs = session.peerId;
     } catch (error) {
       resetView();
       status.textContent = `Could not join: ${(error as Error).message}`;

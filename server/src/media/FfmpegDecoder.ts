@@ -102,7 +102,7 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
   #onLog(line: string): void {
     const match = FRAME_INFO.exec(line);
     if (!match) {
-      if (line.trim()) this.#remember(line);
+      if (line.trim() && !line.includes('Parsed_showinfo')) this.#remember(line);
       return;
     }
     this.#infos.push({ pts: Number(match[1]), width: Number(match[2]), height: Number(match[3]) });

@@ -31,8 +31,11 @@ export interface TapIds {
 /** Header extensions the tap must not receive: mediasoup would rotate nothing, ffmpeg would ignore the
  * orientation, and frames from a rotated phone would reach the detector sideways. */
 const DROPPED_HEADER_EXTENSIONS = new Set(['urn:3gpp:video-orientation']);
-/** The decoder needs a moment to bind its port before a keyframe is worth asking for. */
-const FIRST_KEYFRAME_DELAY_MS = 100;
+/**
+ * A decoder can only start at a keyframe, and one that arrives before ffmpeg has bound its port is lost.
+ * So until a new decoder's first frame, keyframes are asked for this often (a PLI is a few bytes).
+ */
+const FIRST_FRAME_RETRY_MS = 250;
 
 /**
  * Decoded frames of one video producer: a server-side consumer on a PlainTransport, relayed to a native
@@ -46,6 +49,8 @@ export class FrameTap {
   #closed = false;
   #seq = 0;
   #lastFrameTime = 0;
+  #decoderStartTime = 0;
+  #lastKeyFrameRequest = 0;
   #keyFrameTimer?: NodeJS.Timeout;
   #restartTimer?: NodeJS.Timeout;
   readonly #keep: (timeMs: number) => boolean;
@@ -94,7 +99,7 @@ export class FrameTap {
       consumer.on('transportclose', () => tap.close());
       await tap.#startDecoder();
       await consumer.resume();
-      tap.#keyFrameTimer = setInterval(() => tap.#requestKeyFrameIfStalled(), options.keyFrameIntervalMs);
+      tap.#keyFrameTimer = setInterval(() => tap.#requestKeyFrameIfNeeded(), FIRST_FRAME_RETRY_MS);
       return tap;
     } catch (error) {
       transport.close();
@@ -132,6 +137,7 @@ export class FrameTap {
       maxHeight: this.options.height,
     });
     this.#decoder = decoder;
+    this.#decoderStartTime = Date.now();
     this.metrics.decoders.inc();
     decoder.on('frame', (frame) => this.#onFrame(frame));
     decoder.once('exit', ({ expected, code, signal, lastLog }) => {
@@ -143,8 +149,6 @@ export class FrameTap {
         this.#startDecoder().catch((error: unknown) => log.error('decoder restart failed', { error }));
       }, this.options.restartDelayMs);
     });
-    // A decoder can only start at a keyframe.
-    setTimeout(() => this.#requestKeyFrame(), FIRST_KEYFRAME_DELAY_MS);
     log.info('decoder started', { streamId: this.streamId, pid: decoder.pid, codec: this.codec.mimeType });
   }
 
@@ -168,12 +172,16 @@ export class FrameTap {
     });
   }
 
-  #requestKeyFrameIfStalled(): void {
-    if (Date.now() - this.#lastFrameTime >= this.options.keyFrameIntervalMs) this.#requestKeyFrame();
-  }
-
-  #requestKeyFrame(): void {
-    if (this.#closed || this.consumer.closed) return;
+  /** Asks for a keyframe while a new decoder waits for its first frame, and whenever frames stall. */
+  #requestKeyFrameIfNeeded(): void {
+    const now = Date.now();
+    const sinceRequest = now - this.#lastKeyFrameRequest;
+    const waitingForFirstFrame = this.#lastFrameTime < this.#decoderStartTime;
+    const needed = waitingForFirstFrame
+      ? sinceRequest >= FIRST_FRAME_RETRY_MS
+      : now - this.#lastFrameTime >= this.options.keyFrameIntervalMs && sinceRequest >= this.options.keyFrameIntervalMs;
+    if (!needed || this.#closed || this.consumer.closed) return;
+    this.#lastKeyFrameRequest = now;
     this.metrics.keyFrameRequests.inc();
     this.consumer.requestKeyFrame().catch((error: unknown) => log.debug('keyframe request failed', { error }));
   }

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filter, firstValueFrom, takeUntil, timeout, timer, toArray } from 'rxjs';
+import type { BrowserContext, Page } from 'playwright-core';
+import { io, type Socket } from 'socket.io-client';
+import type { App } from '../../server/src/app.ts';
+import type { Frame } from '../../server/src/media/Frame.ts';
+import { MAX_REQUEST_BYTES, type Ack } from '../../protocol/signaling.ts';
+import { joinCall, launchBrowser, renderedFrames } from '../helpers/browser.ts';
+import { faceVideoY4m } from '../helpers/faceVideo.ts';
+import { metricValue, startTestServer } from '../helpers/server.ts';
+
+/** The service's defaults: the frame tap delivers 640x480 at up to 15 fps. */
+const TAP = { width: 640, height: 480 };
+
+let app: App;
+let browserA: BrowserContext;
+let browserB: BrowserContext;
+let pageA: Page;
+let pageB: Page;
+let peerA: string;
+let peerB: string;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const metricsText = async () => (await fetch(`${app.url}/metrics`)).text();
+
+/** Waits until a page renders new frames of a peer's tile, i.e. the call's video really plays. */
+async function expectPlaying(page: Page, peerId: string): Promise<void> {
+  await expect.poll(() => renderedFrames(page, peerId), { timeout: 20_000 }).toBeGreaterThan(0);
+  const before = await renderedFrames(page, peerId);
+  await sleep(1000);
+  expect(await renderedFrames(page, peerId)).toBeGreaterThan(before + 5);
+}
+
+function streamOf(peerId: string): string {
+  const room = app.rooms.get('e2e');
+  const producer = [...(room?.peers.get(peerId)?.producers.values() ?? [])].find((p) => p.kind === 'video');
+  if (!producer) throw new Error(`peer ${peerId} has no video producer`);
+  return producer.id;
+}
+
+function framesOf(streamId: string) {
+  return app.taps!.frames$.pipe(filter((f: Frame) => f.streamId === streamId));
+}
+
+beforeAll(async () => {
+  const faceVideo = await faceVideoY4m();
+  app = await startTestServer();
+  [browserA, browserB] = await Promise.all([launchBrowser(faceVideo), launchBrowser()]);
+  pageA = await browserA.newPage();
+  pageB = await browserB.newPage();
+  peerA = await joinCall(pageA, app.url, 'e2e', 'Alice');
+  peerB = await joinCall(pageB, app.url, 'e2e', 'Bob');
+});
+
+afterAll(async () => {
+  await Promise.all([browserA?.close(), browserB?.close()]);
+  await app?.close();
+});
+
+describe('a call through the SFU with the frame tap', () => {
+  it('plays each page the other page\'s video', async () => {
+    await expectPlaying(pageB, peerA);
+    await expectPlaying(pageA, peerB);
+  });
+
+  it('delivers the face video as decoded frames at the configured size and rate, not blank', async () => {
+    const seconds = 10;
+    const frames = await firstValueFrom(
+      framesOf(streamOf(peerA)).pipe(takeUntil(timer(seconds * 1000)), toArray()),
+    );
+    const fps = frames.length / seconds;
+    console.log(`tap delivered ${frames.length} frames in ${seconds} s (${fps.toFixed(1)} fps)`);
+    expect(fps).toBeGreaterThanOrEqual(10);
+    for (const frame of frames) {
+      expect([frame.width, frame.height]).toEqual([TAP.width, TAP.height]);
+      expect(frame.pixels.length).toBe(TAP.width * TAP.height * 3);
+    }
+    const last = frames.at(-1)!;
+    expect(standardDeviation(last.pixels)).toBeGreaterThan(20);
+    // Capture times come from RTP arrival, not from the decoder: they precede decoding.
+    const mapped = frames.filter((f) => f.captureTime < f.decodedTime).length;
+    expect(mapped / frames.length).toBeGreaterThan(0.9);
+  });
+
+  it('restarts a killed decoder: frames flow again within 3 s and the restart is counted', async () => {
+    const streamId = streamOf(peerA);
+    const tap = app.taps!.get(streamId)!;
+    const pid = tap.decoderPid!;
+    const restartsBefore = metricValue(await metricsText(), 'tap_decoder_restarts_total') ?? 0;
+    process.kill(pid, 'SIGKILL');
+    const killedAt = Date.now();
+    // The first frame decoded by a new process (frames already in flight from the old one do not count).
+    await firstValueFrom(framesOf(streamId).pipe(filter(() => tap.decoderPid !== pid), timeout(3000)));
+    const recovery = Date.now() - killedAt;
+    console.log(`decoder recovered ${recovery} ms after being killed`);
+    expect(recovery).toBeLessThan(3000);
+    expect(metricValue(await metricsText(), 'tap_decoder_restarts_total')).toBe(restartsBefore + 1);
+  });
+
+  it('answers malformed, oversized, out-of-order and foreign requests with error acks, and keeps serving', async () => {
+    const socket = io(app.url, { transports: ['websocket'] });
+    const ask = (event: string, ...args: unknown[]) =>
+      socket.timeout(5000).emitWithAck(event, ...args) as Promise<Ack<Record<string, unknown>>>;
+    const codeOf = async (event: string, ...args: unknown[]) => {
+      const ack = await ask(event, ...args);
+      return ack.ok ? 'OK' : ack.error.code;
+    };
+    try {
+      expect(await codeOf('join', 'not an object')).toBe('INVALID_REQUEST');
+      expect(await codeOf('join', { roomId: 'no spaces allowed', displayName: 'x' })).toBe('INVALID_REQUEST');
+      expect(await codeOf('join', { roomId: 'e2e', displayName: 'x', extra: true })).toBe('INVALID_REQUEST');
+      expect(await codeOf('join', { roomId: 'e2e', displayName: 'x'.repeat(MAX_REQUEST_BYTES) })).toBe('TOO_LARGE');
+      expect(await codeOf('__proto__', {})).toBe('UNKNOWN_REQUEST');
+      expect(await codeOf('createTransport', { direction: 'send' })).toBe('NOT_JOINED');
+      expect(await codeOf('consume', { transportId: 't', producerId: streamOf(peerA), rtpCapabilities: {} })).toBe(
+        'NOT_JOINED',
+      );
+
+      // Joined to another room: the call in room e2e stays out of reach.
+      const joined = await ask('join', { roomId: 'elsewhere', displayName: 'Mallory' });
+      expect(joined.ok).toBe(true);
+      expect(await codeOf('join', { roomId: 'e2e', displayName: 'Mallory' })).toBe('ALREADY_JOINED');
+      const recv = await ask('createTransport', { direction: 'recv' });
+      expect(recv.ok).toBe(true);
+      const transportId = (recv as { data: { id: string } }).data.id;
+      expect(await codeOf('consume', { transportId, producerId: streamOf(peerA), rtpCapabilities: {} })).toBe('NOT_FOUND');
+      expect(await codeOf('connectTransport', { transportId: 'nope', dtlsParameters: {} })).toBe('NOT_FOUND');
+      expect(await codeOf('connectTransport', { transportId, dtlsParameters: { fingerprints: 'garbage' } })).toBe(
+        'INVALID_REQUEST',
+      );
+      expect(await codeOf('produce', { transportId, kind: 'video', rtpParameters: {} })).toBe('INVALID_REQUEST');
+
+      // A flood is cut off by the rate limit instead of occupying the server.
+      const flood = await Promise.all(Array.from({ length: 150 }, () => codeOf('pauseConsumer', { consumerId: 'x' })));
+      expect(flood).toContain('RATE_LIMITED');
+    } finally {
+      socket.close();
+    }
+    // Meanwhile the real call went on.
+    await expectPlaying(pageB, peerA);
+  });
+
+  it('frees a leaving page\'s transports, consumers and decoder, and lets it rejoin', async () => {
+    const streamB = streamOf(peerB);
+    expect(app.taps!.get(streamB)).toBeDefined();
+    await pageB.click('#leave');
+    await expect.poll(async () => metricValue(await metricsText(), 'sfu_peers'), { timeout: 5000 }).toBe(1);
+    const text = await metricsText();
+    expect(metricValue(text, 'sfu_transports')).toBe(2);
+    expect(metricValue(text, 'sfu_consumers')).toBe(0);
+    expect(metricValue(text, 'sfu_video_producers')).toBe(1);
+    expect(app.taps!.get(streamB)).toBeUndefined();
+    await expect.poll(async () => metricValue(await metricsText(), 'tap_decoders_running'), { timeout: 5000 }).toBe(1);
+    await expect.poll(() => pageA.locator(`[data-peer-id="${peerB}"]`).count(), { timeout: 5000 }).toBe(0);
+
+    await pageB.click('#join');
+    await pageB.waitForSelector(`body[data-joined-as]:not([data-joined-as="${peerB}"])`, { timeout: 20_000 });
+    peerB = (await pageB.getAttribute('body', 'data-joined-as'))!;
+    await expectPlaying(pageA, peerB);
+    await expectPlaying(pageB, peerA);
+  });
+});
+
+function standardDeviation(pixels: Uint8Array): number {
+  let sum = 0;
+  let sumSq = 0;
+  for (const v of pixels) {
+    sum += v;
+    sumSq += v * v;
+  }
+  const mean = sum / pixels.length;
+  return Math.sqrt(sumSq / pixels.length - mean * mean);
+}
