@@ -121,8 +121,8 @@ describe('a call through the SFU with the frame tap', () => {
       expect(joined.ok).toBe(true);
       expect(await codeOf('join', { roomId: 'e2e', displayName: 'Mallory' })).toBe('ALREADY_JOINED');
       const recv = await ask('createTransport', { direction: 'recv' });
-      expect(recv.ok).toBe(true);
-      const transportId = (recv as { data: { id: string } }).data.id;
+      if (!recv.ok) throw new Error(recv.error.message);
+      const transportId = String(recv.data.id);
       expect(await codeOf('consume', { transportId, producerId: streamOf(peerA), rtpCapabilities: {} })).toBe('NOT_FOUND');
       expect(await codeOf('connectTransport', { transportId: 'nope', dtlsParameters: {} })).toBe('NOT_FOUND');
       expect(await codeOf('connectTransport', { transportId, dtlsParameters: { fingerprints: 'garbage' } })).toBe(

@@ -54,10 +54,10 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       '-nostats',
       '-loglevel', 'info',
       '-protocol_whitelist', 'pipe,udp,rtp',
-      // Start on the first packets instead of probing for seconds, and hold nothing back.
+      // Start on the first packets instead of probing for seconds. Not `-fflags nobuffer`: it throws away
+      // the packets read while probing, i.e. the keyframe, and the decoder would wait for the next one.
       '-probesize', '32',
       '-analyzeduration', '0',
-      '-fflags', 'nobuffer',
       '-flags', 'low_delay',
       '-reorder_queue_size', '0',
       // Frame threading would add one frame of delay per thread.

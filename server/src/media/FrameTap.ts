@@ -50,6 +50,8 @@ export class FrameTap {
   #seq = 0;
   #lastFrameTime = 0;
   #decoderStartTime = 0;
+  /** False while a (re)started decoder is not yet listening: a keyframe sent then would be lost. */
+  #decoderListening = false;
   #lastKeyFrameRequest = 0;
   #keyFrameTimer?: NodeJS.Timeout;
   #restartTimer?: NodeJS.Timeout;
@@ -75,14 +77,13 @@ export class FrameTap {
     options: FrameTapOptions,
     metrics: Metrics,
   ): Promise<FrameTap> {
-    const relay = await RtpRelay.create();
     const transport = await router.createPlainTransport({
       listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
       rtcpMux: true,
       comedia: false,
     });
+    let relay: RtpRelay | undefined;
     try {
-      await transport.connect({ ip: '127.0.0.1', port: relay.port });
       const caps = router.rtpCapabilities;
       const consumer = await transport.consume({
         producerId: producer.id,
@@ -93,7 +94,10 @@ export class FrameTap {
         paused: true,
       });
       const codec = consumer.rtpParameters.codecs[0];
-      if (!codec) throw new Error(`consumer of producer ${producer.id} has no codec`);
+      const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
+      if (!codec || ssrc === undefined) throw new Error(`consumer of producer ${producer.id} has no codec or SSRC`);
+      relay = await RtpRelay.create({ payloadType: codec.payloadType, ssrc });
+      await transport.connect({ ip: '127.0.0.1', port: relay.port });
       const tap = new FrameTap(ids, transport, consumer, relay, codec, options, metrics);
       consumer.on('producerclose', () => tap.close());
       consumer.on('transportclose', () => tap.close());
@@ -103,7 +107,7 @@ export class FrameTap {
       return tap;
     } catch (error) {
       transport.close();
-      relay.close();
+      relay?.close();
       throw error;
     }
   }
@@ -129,7 +133,6 @@ export class FrameTap {
   async #startDecoder(): Promise<void> {
     const port = await freeUdpPort();
     if (this.#closed) return;
-    await this.relay.retarget(port);
     const decoder = new FfmpegDecoder({
       ffmpegPath: this.options.ffmpegPath,
       sdp: tapSdp(this.codec, port),
@@ -138,6 +141,7 @@ export class FrameTap {
     });
     this.#decoder = decoder;
     this.#decoderStartTime = Date.now();
+    this.#decoderListening = false;
     this.metrics.decoders.inc();
     decoder.on('frame', (frame) => this.#onFrame(frame));
     decoder.once('exit', ({ expected, code, signal, lastLog }) => {
@@ -149,10 +153,21 @@ export class FrameTap {
         this.#startDecoder().catch((error: unknown) => log.error('decoder restart failed', { error }));
       }, this.options.restartDelayMs);
     });
+    if (!(await this.relay.retarget(port))) {
+      log.warn('decoder did not open its port in time; capture times fall back to decode times', {
+        streamId: this.streamId,
+      });
+    }
+    if (decoder !== this.#decoder) return;
+    this.#decoderListening = true;
+    this.#requestKeyFrameIfNeeded();
     log.info('decoder started', { streamId: this.streamId, pid: decoder.pid, codec: this.codec.mimeType });
   }
 
   #onFrame(decoded: DecodedFrame): void {
+    if (this.#lastFrameTime < this.#decoderStartTime) {
+      log.info('first frame', { streamId: this.streamId, msAfterDecoderStart: decoded.decodedTime - this.#decoderStartTime });
+    }
     this.#lastFrameTime = decoded.decodedTime;
     const arrival = this.relay.arrivalOf(decoded.pts);
     const captureTime = arrival ?? decoded.decodedTime;
@@ -180,7 +195,7 @@ export class FrameTap {
     const needed = waitingForFirstFrame
       ? sinceRequest >= FIRST_FRAME_RETRY_MS
       : now - this.#lastFrameTime >= this.options.keyFrameIntervalMs && sinceRequest >= this.options.keyFrameIntervalMs;
-    if (!needed || this.#closed || this.consumer.closed) return;
+    if (!needed || !this.#decoderListening || this.#closed || this.consumer.closed) return;
     this.#lastKeyFrameRequest = now;
     this.metrics.keyFrameRequests.inc();
     this.consumer.requestKeyFrame().catch((error: unknown) => log.debug('keyframe request failed', { error }));

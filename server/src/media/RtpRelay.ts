@@ -3,16 +3,20 @@ import { parseRtpHeader } from './rtp.ts';
 
 /** How many recent frames' arrival times are remembered: a few seconds of video, enough for decoder delay. */
 const REMEMBERED_FRAMES = 256;
+/** An empty RTCP receiver report (RFC 3550 6.4.2): ffmpeg reads only SR and BYE, so this changes nothing. */
+const PROBE = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0]);
+const PROBE_INTERVAL_MS = 20;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TWO_POW_32 = 2 ** 32;
 
 /**
  * Sits between mediasoup's PlainTransport and the ffmpeg decoder on loopback: forwards RTP, drops RTCP,
  * and remembers when each frame (RTP timestamp) arrived, so decoded frames can carry their arrival time.
  *
- * ffmpeg's RTP demuxer reports pts = RTP timestamp - first timestamp it received (no RTCP reaches it,
- * so it never switches to NTP-based times). The relay knows that first timestamp: it is the first packet
- * forwarded after the decoder bound its port. Packets sent before that are refused by the kernel
- * (ECONNREFUSED on the connected send socket), which resets the base.
+ * ffmpeg's RTP demuxer reports pts = RTP timestamp - first timestamp it received (no RTCP SR reaches it,
+ * so it never switches to NTP-based times). The relay makes that first timestamp known by forwarding
+ * nothing until the decoder's socket is bound: it probes with RTCP receiver reports, which ffmpeg ignores,
+ * until the kernel stops refusing them (ECONNREFUSED on a connected socket).
  */
 export class RtpRelay {
   readonly #receive = dgram.createSocket('udp4');
@@ -20,11 +24,14 @@ export class RtpRelay {
   #baseTimestamp?: number;
   readonly #arrivals = new Map<number, number>();
   #packets = 0;
+  #generation = 0;
+  #closed = false;
 
-  private constructor() {}
+  /** Only the tapped stream itself goes to the decoder: not RTX, padding or probation packets. */
+  private constructor(private readonly stream: { payloadType: number; ssrc: number }) {}
 
-  static async create(): Promise<RtpRelay> {
-    const relay = new RtpRelay();
+  static async create(stream: { payloadType: number; ssrc: number }): Promise<RtpRelay> {
+    const relay = new RtpRelay(stream);
     await new Promise<void>((resolve, reject) => {
       relay.#receive.once('error', reject);
       relay.#receive.bind(0, '127.0.0.1', () => resolve());
@@ -42,14 +49,35 @@ export class RtpRelay {
     return this.#packets;
   }
 
-  /** Sends from now on to a (new) decoder listening on `port`. */
-  async retarget(port: number): Promise<void> {
+  /**
+   * Sends from now on to a (new) decoder on `port`, once it listens there. Resolves with whether it did
+   * within `timeoutMs`; if not, forwarding starts anyway and pts may not map to arrival times.
+   */
+  async retarget(port: number, timeoutMs = 5000): Promise<boolean> {
     this.#send?.close();
+    this.#send = undefined;
     this.#baseTimestamp = undefined;
+    const generation = ++this.#generation;
     const send = dgram.createSocket('udp4');
-    send.on('error', () => this.#onRefused(send));
+    let refusedAt = 0;
+    send.on('error', () => (refusedAt = Date.now()));
     await new Promise<void>((resolve) => send.connect(port, '127.0.0.1', () => resolve()));
+    const start = Date.now();
+    let listening = false;
+    while (!listening && Date.now() - start < timeoutMs) {
+      const sentAt = Date.now();
+      send.send(PROBE);
+      await sleep(PROBE_INTERVAL_MS);
+      // A refusal comes back within a millisecond on loopback; silence means the probe was delivered.
+      listening = refusedAt < sentAt;
+    }
+    // Closed, or retargeted again, while probing: this socket is no longer wanted.
+    if (this.#closed || generation !== this.#generation) {
+      send.close();
+      return false;
+    }
     this.#send = send;
+    return listening;
   }
 
   /** Arrival time (ms) of the frame a decoder reports with this pts, if it is still remembered. */
@@ -59,6 +87,7 @@ export class RtpRelay {
   }
 
   close(): void {
+    this.#closed = true;
     this.#send?.close();
     this.#send = undefined;
     this.#receive.close();
@@ -66,7 +95,7 @@ export class RtpRelay {
 
   #onPacket(packet: Buffer): void {
     const header = parseRtpHeader(packet);
-    if (!header) return;
+    if (!header || header.payloadType !== this.stream.payloadType || header.ssrc !== this.stream.ssrc) return;
     this.#packets += 1;
     if (!this.#arrivals.has(header.timestamp)) {
       this.#arrivals.set(header.timestamp, Date.now());
@@ -77,13 +106,6 @@ export class RtpRelay {
     const send = this.#send;
     if (!send) return;
     this.#baseTimestamp ??= header.timestamp;
-    send.send(packet, (error) => {
-      if (error) this.#onRefused(send);
-    });
-  }
-
-  #onRefused(socket: dgram.Socket): void {
-    // The decoder is not listening (yet, or any more): whatever it receives first decides its pts base.
-    if (socket === this.#send) this.#baseTimestamp = undefined;
+    send.send(packet);
   }
 }

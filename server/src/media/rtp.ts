@@ -3,6 +3,7 @@ export interface RtpHeader {
   payloadType: number;
   sequenceNumber: number;
   timestamp: number;
+  ssrc: number;
   marker: boolean;
 }
 
@@ -19,5 +20,6 @@ export function parseRtpHeader(packet: Buffer): RtpHeader | undefined {
     marker: (packet[1]! & 0x80) !== 0,
     sequenceNumber: packet.readUInt16BE(2),
     timestamp: packet.readUInt32BE(4),
+    ssrc: packet.readUInt32BE(8),
   };
 }

@@ -45,7 +45,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return [...this.#workers];
   }
 
-  async createRouter(mediaCodecs: types.RtpCodecCapability[]): Promise<types.Router> {
+  async createRouter(mediaCodecs: types.RouterRtpCodecCapability[]): Promise<types.Router> {
     const worker = this.#leastLoaded();
     const router = await worker.createRouter({ mediaCodecs });
     this.#load.set(worker, (this.#load.get(worker) ?? 0) + 1);
