@@ -18,7 +18,8 @@ export class CallSession {
   readonly #signaling = new SignalingClient();
   readonly #device = new Device();
   #sendTransport?: types.Transport;
-  #recvTransport?: types.Transport;
+  /** Consumers wait on it: producers announced while it is being set up are not lost. */
+  #recvTransport?: Promise<types.Transport>;
   readonly #consumers = new Map<string, { consumer: types.Consumer; peerId: string }>();
   #peerId = '';
   #closed = false;
@@ -45,7 +46,7 @@ export class CallSession {
     this.#closed = true;
     if (this.#signaling.socket.connected) this.#signaling.request('leave', {}).catch(() => {});
     this.#sendTransport?.close();
-    this.#recvTransport?.close();
+    this.#recvTransport?.then((transport) => transport.close()).catch(() => {});
     // Give the leave request a moment to go out before the socket closes (the server cleans up either way).
     setTimeout(() => this.#signaling.close(), 200);
   }
@@ -55,7 +56,9 @@ export class CallSession {
     this.view.setStatus('Joining…');
     const joined = await s.request('join', { roomId, displayName });
     this.#peerId = joined.peerId;
-    await this.#device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
+    this.#recvTransport = this.#device
+      .load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities })
+      .then(() => this.#createTransport('recv'));
 
     s.on('peerJoined', ({ peerId, displayName: name }) => this.view.addPeer(peerId, name));
     s.on('peerLeft', ({ peerId }) => this.view.removePeer(peerId));
@@ -66,7 +69,7 @@ export class CallSession {
       this.view.ended(reason);
     });
 
-    this.#recvTransport = await this.#createTransport('recv');
+    await this.#recvTransport;
     this.#sendTransport = await this.#createTransport('send');
     this.#sendTransport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
       s.request('produce', { transportId: this.#sendTransport!.id, kind, rtpParameters: rtpParameters as never }).then(
@@ -99,9 +102,9 @@ export class CallSession {
   }
 
   async #consume(peerId: string, producerId: string): Promise<void> {
-    const transport = this.#recvTransport;
-    if (!transport || this.#closed) return;
     try {
+      const transport = await this.#recvTransport!;
+      if (this.#closed) return;
       const info = await this.#signaling.request('consume', {
         transportId: transport.id,
         producerId,

@@ -45,7 +45,8 @@ const view: CallView = {
   ended: (reason) => {
     resetView();
     status.textContent = `The call ended (${reason}); rejoining…`;
-    form.requestSubmit();
+    // Let the status be read before the join attempt replaces it.
+    setTimeout(() => form.requestSubmit(), 500);
   },
 };
 

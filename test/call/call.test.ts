@@ -159,6 +159,31 @@ describe('a call through the SFU with the frame tap', () => {
     await expectPlaying(pageA, peerB);
     await expectPlaying(pageB, peerA);
   });
+
+  it('survives a dead media worker: the room closes with a clear event, pages rejoin, media flows again', async () => {
+    const [worker] = app.pool.workers;
+    const roomClosed = pageA.evaluate(
+      () => new Promise<string>((resolve) => {
+        const status = document.getElementById('status')!;
+        new MutationObserver(() => status.textContent?.includes('ended') && resolve(status.textContent)).observe(status, {
+          childList: true,
+        });
+      }),
+    );
+    process.kill(worker!.pid, 'SIGKILL');
+    expect(await roomClosed).toContain('worker-died');
+    await expect.poll(() => app.pool.size, { timeout: 10_000 }).toBe(1);
+    for (const page of [pageA, pageB]) {
+      await page.waitForSelector(`body[data-joined-as]:not([data-joined-as="${page === pageA ? peerA : peerB}"])`, {
+        timeout: 20_000,
+      });
+    }
+    peerA = (await pageA.getAttribute('body', 'data-joined-as'))!;
+    peerB = (await pageB.getAttribute('body', 'data-joined-as'))!;
+    await expectPlaying(pageA, peerB);
+    await expectPlaying(pageB, peerA);
+    expect(metricValue(await metricsText(), 'sfu_worker_deaths_total')).toBe(1);
+  });
 });
 
 function standardDeviation(pixels: Uint8Array): number {

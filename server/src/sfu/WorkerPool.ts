@@ -23,6 +23,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #workers = new Set<types.Worker>();
   /** Routers per worker: the load measure (a router is a room). */
   readonly #load = new Map<types.Worker, number>();
+  /** Replacements being started: a room created meanwhile waits for one rather than failing. */
+  readonly #starting = new Set<Promise<void>>();
   #closed = false;
 
   private constructor(options: WorkerPoolOptions) {
@@ -46,6 +48,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   async createRouter(mediaCodecs: types.RouterRtpCodecCapability[]): Promise<types.Router> {
+    if (this.#workers.size === 0 && this.#starting.size > 0) await Promise.race(this.#starting);
     const worker = this.#leastLoaded();
     const router = await worker.createRouter({ mediaCodecs });
     this.#load.set(worker, (this.#load.get(worker) ?? 0) + 1);
@@ -86,7 +89,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       this.#load.delete(worker);
       this.emit('workerDied', worker);
       if (!this.#closed) {
-        this.#spawn().catch((spawnError: unknown) => log.error('could not replace worker', { error: spawnError }));
+        const replacement = this.#spawn().catch((spawnError: unknown) =>
+          log.error('could not replace worker', { error: spawnError }),
+        );
+        this.#starting.add(replacement);
+        void replacement.finally(() => this.#starting.delete(replacement));
       }
     });
   }
