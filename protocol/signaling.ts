@@ -43,6 +43,8 @@ export const requestSchemas = {
   pauseConsumer: z.strictObject({ consumerId: mediasoupId }),
   resumeConsumer: z.strictObject({ consumerId: mediasoupId }),
   leave: z.strictObject({}),
+  /** A token for the affect stream of the room the peer is in (see ./affect-subscriber.ts). */
+  affectToken: z.strictObject({}),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -89,6 +91,7 @@ export interface ResponseData {
   pauseConsumer: Record<string, never>;
   resumeConsumer: Record<string, never>;
   leave: Record<string, never>;
+  affectToken: { token: string; ttlSeconds: number };
 }
 
 export const ERROR_CODES = [

@@ -1,16 +1,23 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server as SocketIoServer } from 'socket.io';
+import type { Subscription } from 'rxjs';
+import type { SubscriberClaims } from '../../protocol/affect-subscriber.ts';
+import { startAffectService } from './affectService.ts';
 import type { Config } from './config.ts';
+import { AffectHub } from './events/AffectHub.ts';
+import { signSubscriberToken } from './events/tokens.ts';
 import { createHttpServer } from './http/httpServer.ts';
-import { createLogger } from './log.ts';
+import { createLogger, setLogLevel } from './log.ts';
 import { FrameTaps } from './media/FrameTaps.ts';
 import { createMetrics, type Metrics, type SfuCounts } from './metrics.ts';
 import { attachSignaling } from './signaling/SignalingServer.ts';
 import { Rooms } from './sfu/Rooms.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
+import { createFaceDetector, createSessionFactory, loadAffectModel } from './vision/index.ts';
 
 const log = createLogger('app');
 const CLIENT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../client/dist');
@@ -23,11 +30,18 @@ export interface App {
   /** Undefined when the tap is disabled by configuration. */
   taps: FrameTaps | undefined;
   metrics: Metrics;
+  hub: AffectHub;
+  /** A token for the affect stream of one room (optionally one peer), valid for `ttlSeconds`. */
+  subscriberToken(roomId: string, peerId?: string, ttlSeconds?: number): string;
   close(): Promise<void>;
 }
 
+/** How long a token handed to a call participant (for its room's dashboard) stays valid. */
+const PARTICIPANT_TOKEN_TTL_S = 3600;
+
 /** Starts the whole service: workers, rooms, signaling, frame taps, HTTP. */
 export async function startApp(config: Config): Promise<App> {
+  setLogLevel(config.logLevel);
   const pool = await WorkerPool.create({
     numWorkers: config.mediasoup.numWorkers,
     rtcMinPort: config.mediasoup.rtcMinPort,
@@ -52,12 +66,33 @@ export async function startApp(config: Config): Promise<App> {
     // Room for a full set of RTP capabilities; signaling refuses anything above its own, smaller limit.
     maxHttpBufferSize: 1e6,
     serveClient: false,
+    // A subscriber that drops off briefly gets what it missed on reconnection (tokens are checked again).
+    connectionStateRecovery: { maxDisconnectionDuration: config.events.recoveryWindowMs, skipMiddlewares: false },
   });
+  const tokenSecret = config.events.tokenSecret ?? randomBytes(32).toString('hex');
+  if (!config.events.tokenSecret) log.warn('AFFECT_TOKEN_SECRET not set: subscriber tokens are valid for this process only');
+  const subscriberToken = (roomId: string, peerId?: string, ttlSeconds = PARTICIPANT_TOKEN_TTL_S) => {
+    const claims: SubscriberClaims = { room: roomId, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
+    if (peerId !== undefined) claims.peer = peerId;
+    return signSubscriberToken(claims, tokenSecret);
+  };
+  const hub = new AffectHub(
+    io,
+    {
+      tokenSecret,
+      maxSubscribers: config.events.maxSubscribers,
+      maxSubscriptionsPerSocket: config.events.maxSubscriptionsPerSubscriber,
+      maxBufferedMessages: config.events.maxBufferedEvents,
+    },
+    metrics,
+  );
   attachSignaling(io, rooms, metrics, {
     maxDisplayNameLength: config.limits.maxDisplayNameLength,
     requestsPerSecond: 20,
     requestBurst: 60,
+    subscriberToken: (roomId) => ({ token: subscriberToken(roomId), ttlSeconds: PARTICIPANT_TOKEN_TTL_S }),
   });
+  const analysis = taps ? await startAnalysis(config, taps, hub, metrics) : undefined;
 
   httpServer.listen(config.port, config.host);
   await once(httpServer, 'listening');
@@ -71,8 +106,12 @@ export async function startApp(config: Config): Promise<App> {
     pool,
     taps,
     metrics,
+    hub,
+    subscriberToken,
     async close() {
+      analysis?.unsubscribe();
       taps?.closeAll();
+      hub.close();
       rooms.closeAll();
       io.close();
       pool.close();
@@ -80,6 +119,29 @@ export async function startApp(config: Config): Promise<App> {
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     },
   };
+}
+
+/** Loads the models and starts analysing every tapped stream; without an affect model, analysis is off. */
+async function startAnalysis(config: Config, taps: FrameTaps, hub: AffectHub, metrics: Metrics): Promise<Subscription | undefined> {
+  const { affectModelPath } = config.vision;
+  if (!affectModelPath) {
+    log.warn('no affect model configured (VISION_AFFECT_MODEL): calls work, faces are not analysed');
+    return undefined;
+  }
+  const sessions = createSessionFactory({
+    provider: config.vision.provider,
+    intraOpThreads: config.vision.intraOpThreads,
+    interOpThreads: config.vision.interOpThreads,
+    log: (line) => log.info(line),
+  });
+  const detector = await createFaceDetector({
+    sessions,
+    model: config.vision.detectorModel,
+    minScore: config.vision.detectorMinScore,
+  });
+  const model = await loadAffectModel(affectModelPath, { sessions });
+  log.info('analysis on', { detector: detector.model, model: `${model.info.name} ${model.info.version}` });
+  return startAffectService({ taps, detector, model, hub, metrics, options: config.analysis });
 }
 
 function countSfu(pool: WorkerPool, rooms: Rooms): SfuCounts {

@@ -44,6 +44,25 @@ const EnvSchema = z.object({
   VISION_DETECTOR_MIN_SCORE: z.coerce.number().gt(0).lt(1).default(0.5),
   /** Affect model ONNX file meeting docs/affect-model-contract.md; no default until the project ships one. */
   VISION_AFFECT_MODEL: z.string().min(1).optional(),
+
+  // analysis pipeline
+  ANALYSIS_FPS: z.coerce.number().gt(0).max(60).default(10),
+  BATCH_MAX_SIZE: int(1, 256).default(16),
+  BATCH_MAX_WAIT_MS: int(0, 1000).default(10),
+  TRACK_MIN_HITS: int(1, 30).default(3),
+  TRACK_MAX_MISS_MS: int(50, 60000).default(1000),
+  SMOOTH_VA_MIN_CUTOFF_HZ: z.coerce.number().positive().default(0.5),
+  SMOOTH_VA_BETA: z.coerce.number().nonnegative().default(0.5),
+  SMOOTH_EXPRESSION_TAU_MS: z.coerce.number().nonnegative().default(300),
+  SMOOTH_AU_TAU_MS: z.coerce.number().nonnegative().default(200),
+
+  // affect event stream
+  /** Signs subscriber tokens. Without it a random one is made at start: only this process can mint tokens. */
+  AFFECT_TOKEN_SECRET: z.string().min(16).optional(),
+  MAX_SUBSCRIBERS: int(1, 100000).default(200),
+  MAX_SUBSCRIPTIONS_PER_SUBSCRIBER: int(1, 1000).default(16),
+  MAX_BUFFERED_EVENTS: int(8, 100000).default(256),
+  RECOVERY_WINDOW_MS: int(0, 600000).default(30000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -81,6 +100,20 @@ export interface Config {
     detectorModel: Env['VISION_DETECTOR_MODEL'];
     detectorMinScore: number;
     affectModelPath: string | undefined;
+  };
+  analysis: {
+    maxFps: number;
+    maxBatchSize: number;
+    maxBatchWaitMs: number;
+    tracking: { minHits: number; maxMissMs: number };
+    smoothing: { vaMinCutoffHz: number; vaBeta: number; expressionTauMs: number; auTauMs: number };
+  };
+  events: {
+    tokenSecret: string | undefined;
+    maxSubscribers: number;
+    maxSubscriptionsPerSubscriber: number;
+    maxBufferedEvents: number;
+    recoveryWindowMs: number;
   };
 }
 
@@ -142,6 +175,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       detectorModel: e.VISION_DETECTOR_MODEL,
       detectorMinScore: e.VISION_DETECTOR_MIN_SCORE,
       affectModelPath: e.VISION_AFFECT_MODEL,
+    },
+    analysis: {
+      maxFps: e.ANALYSIS_FPS,
+      maxBatchSize: e.BATCH_MAX_SIZE,
+      maxBatchWaitMs: e.BATCH_MAX_WAIT_MS,
+      tracking: { minHits: e.TRACK_MIN_HITS, maxMissMs: e.TRACK_MAX_MISS_MS },
+      smoothing: {
+        vaMinCutoffHz: e.SMOOTH_VA_MIN_CUTOFF_HZ,
+        vaBeta: e.SMOOTH_VA_BETA,
+        expressionTauMs: e.SMOOTH_EXPRESSION_TAU_MS,
+        auTauMs: e.SMOOTH_AU_TAU_MS,
+      },
+    },
+    events: {
+      tokenSecret: e.AFFECT_TOKEN_SECRET,
+      maxSubscribers: e.MAX_SUBSCRIBERS,
+      maxSubscriptionsPerSubscriber: e.MAX_SUBSCRIPTIONS_PER_SUBSCRIBER,
+      maxBufferedEvents: e.MAX_BUFFERED_EVENTS,
+      recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     },
   };
 }

@@ -1,10 +1,9 @@
 import { startApp } from './app.ts';
 import { loadConfig } from './config.ts';
-import { createLogger, setLogLevel } from './log.ts';
+import { createLogger } from './log.ts';
 
 const log = createLogger('main');
 const config = loadConfig();
-setLogLevel(config.logLevel);
 const app = await startApp(config);
 
 let stopping = false;

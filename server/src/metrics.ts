@@ -58,6 +58,38 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
       registers,
     }),
     keyFrameRequests: new Counter({ name: 'tap_keyframe_requests_total', help: 'keyframes requested by the tap', registers }),
+    affectEvents: new Counter({
+      name: 'affect_events_total',
+      help: 'affect stream events published',
+      labelNames: ['type'],
+      registers,
+    }),
+    subscribers: new Gauge({ name: 'affect_subscribers', help: 'connected affect stream subscribers', registers }),
+    slowSubscribers: new Counter({
+      name: 'affect_slow_subscribers_total',
+      help: 'subscribers disconnected for falling too far behind',
+      registers,
+    }),
+    framesAnalysed: new Counter({ name: 'analysis_frames_total', help: 'frames analysed', registers }),
+    framesDropped: new Counter({
+      name: 'analysis_frames_dropped_total',
+      help: 'frames replaced by a newer one before analysis (latest wins)',
+      registers,
+    }),
+    analysisErrors: new Counter({ name: 'analysis_errors_total', help: 'frames whose analysis failed', registers }),
+    batchSize: new Histogram({
+      name: 'analysis_batch_size',
+      help: 'faces per affect model call',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers,
+    }),
+    stageLatency: new Histogram({
+      name: 'analysis_stage_seconds',
+      help: 'per-stage latency: decode (capture->decoded), queue (decoded->detect), analyse (detect->inferred), emit (capture->emit)',
+      labelNames: ['stage'],
+      buckets: [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2],
+      registers,
+    }),
     tapLatency: new Histogram({
       name: 'tap_latency_seconds',
       help: 'RTP arrival of a frame at the server -> decoded frame in Node',

@@ -13,6 +13,7 @@ import {
   type ServerEventName,
 } from '../../../protocol/signaling.ts';
 import { RequestError, invalidRequest } from '../errors.ts';
+import { callChannel } from '../events/channels.ts';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Peer } from '../sfu/Peer.ts';
@@ -27,6 +28,8 @@ export interface SignalingOptions {
   /** Requests per second a socket may make on average, and in a burst. */
   requestsPerSecond: number;
   requestBurst: number;
+  /** Mints a token for the affect stream of a room, for a peer in it. */
+  subscriberToken: (roomId: string) => { token: string; ttlSeconds: number };
 }
 
 interface Session {
@@ -62,6 +65,8 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
       session.room = room;
       session.peer = peer;
       session.unsubscribe = subscribe(session as Joined);
+      // The room's affect events reach its participants on this socket.
+      void session.socket.join(callChannel(roomId));
       if (session.socket.disconnected) {
         leave(session);
         throw invalidRequest('disconnected while joining');
@@ -130,6 +135,7 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
       leave(session);
       return empty;
     },
+    affectToken: async (session) => options.subscriberToken(joined(session).room.id),
   };
 
   const fail = (ack: (a: Ack<never>) => void, error: RequestError) => {
@@ -139,6 +145,8 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
 
   io.on('connection', (socket) => {
     const session: Session = { socket };
+    // A recovered socket gets its rooms back, but its peer left when it disconnected: no room events for it.
+    if (socket.recovered) for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
     const bucket = new TokenBucket(options.requestBurst, options.requestsPerSecond, Date.now());
 
     socket.onAny((event: unknown, ...args: unknown[]) => {
@@ -215,6 +223,7 @@ function leave(session: Session): void {
   session.room = undefined;
   session.peer = undefined;
   session.unsubscribe = undefined;
+  if (room) void session.socket.leave(callChannel(room.id));
   if (room && peer) {
     room.leave(peer.id);
     log.info('peer left', { roomId: room.id, peerId: peer.id });
@@ -233,6 +242,7 @@ function subscribe(session: Joined): () => void {
   const onClosed = (reason: string) => {
     if (reason === 'worker-died' || reason === 'server-shutdown') {
       send('roomClosed', { reason });
+      void socket.leave(callChannel(room.id));
       state.room = undefined;
       state.peer = undefined;
       state.unsubscribe = undefined;

@@ -1,0 +1,98 @@
+/**
+ * A typed subscriber to the affect event stream, for browsers and Node alike (socket.io-client only).
+ *
+ *   const subscriber = await AffectSubscriber.connect({ url, token, subscriptions: [{ roomId: 'demo' }] });
+ *   subscriber.onEvent((event) => console.log(event.type, event.faceId, event.seq));
+ */
+import { io, type Socket } from 'socket.io-client';
+import { AffectStreamEventSchema, type AffectStreamEvent } from '../../protocol/affect-event.ts';
+import { AFFECT_EVENT, AFFECT_NAMESPACE, type Subscription } from '../../protocol/affect-subscriber.ts';
+import type { Ack } from '../../protocol/signaling.ts';
+
+export interface AffectSubscriberOptions {
+  /** The server's base URL, e.g. https://affect.example.com */
+  url: string;
+  /** A subscriber token (JWT HS256) granting the room, or the room and peer, subscribed to. */
+  token: string;
+  subscriptions: Subscription[];
+  /** Check every event against the schema and drop the ones that fail. Default true. */
+  validate?: boolean;
+  /** Passed to socket.io-client (e.g. reconnection timings, a custom transport list). */
+  socketOptions?: Parameters<typeof io>[1];
+}
+
+type Listener = (event: AffectStreamEvent) => void;
+
+export class AffectSubscriber {
+  readonly #listeners = new Set<Listener>();
+  /** The next sequence number expected per stream: a jump is a gap (events lost). */
+  readonly #expected = new Map<string, number>();
+  #gaps = 0;
+
+  private constructor(
+    readonly socket: Socket,
+    private readonly options: AffectSubscriberOptions,
+  ) {
+    socket.on(AFFECT_EVENT, (raw: unknown) => this.#onEvent(raw));
+    // After a disconnection too long to recover, the server has forgotten the subscriptions.
+    socket.on('connect', () => {
+      if (!socket.recovered) void this.#subscribeAll().catch(() => {});
+    });
+  }
+
+  static async connect(options: AffectSubscriberOptions): Promise<AffectSubscriber> {
+    const socket = io(`${options.url}${AFFECT_NAMESPACE}`, {
+      transports: ['websocket'],
+      ...options.socketOptions,
+      auth: { token: options.token },
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', (error) => {
+        socket.close();
+        reject(error);
+      });
+    });
+    const subscriber = new AffectSubscriber(socket, options);
+    await subscriber.#subscribeAll();
+    return subscriber;
+  }
+
+  /** Calls `listener` for every event; returns the function that stops it. */
+  onEvent(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** How many times a stream's sequence numbers jumped, i.e. events were lost. */
+  get gaps(): number {
+    return this.#gaps;
+  }
+
+  close(): void {
+    this.socket.close();
+    this.#listeners.clear();
+  }
+
+  async #subscribeAll(): Promise<void> {
+    for (const subscription of this.options.subscriptions) {
+      const ack = (await this.socket.timeout(10_000).emitWithAck('subscribe', subscription)) as Ack<unknown>;
+      if (!ack.ok) throw new Error(`subscribe ${JSON.stringify(subscription)}: ${ack.error.code} ${ack.error.message}`);
+    }
+  }
+
+  #onEvent(raw: unknown): void {
+    let event: AffectStreamEvent;
+    if (this.options.validate === false) {
+      event = raw as AffectStreamEvent;
+    } else {
+      const parsed = AffectStreamEventSchema.safeParse(raw);
+      if (!parsed.success) return;
+      event = parsed.data;
+    }
+    const expected = this.#expected.get(event.producerId);
+    if (expected !== undefined && event.seq > expected) this.#gaps += 1;
+    this.#expected.set(event.producerId, Math.max(expected ?? 0, event.seq + 1));
+    for (const listener of this.#listeners) listener(event);
+  }
+}

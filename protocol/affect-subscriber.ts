@@ -1,0 +1,34 @@
+/**
+ * The subscriber side of the affect stream: the `/affect` socket.io namespace that other services
+ * (dashboards, recorders, analytics) connect to with a signed token. Browser- and Node-safe.
+ *
+ * Connect with `io(`${url}/affect`, { auth: { token } })`, then `emit('subscribe', { roomId, peerId? }, ack)`.
+ * Events arrive as `affect` messages carrying an `AffectStreamEvent` (./affect-event.ts).
+ */
+import { z } from 'zod';
+import { RoomIdSchema } from './signaling.ts';
+
+export const AFFECT_NAMESPACE = '/affect';
+/** The event name of affect stream messages, on the subscriber namespace and on call sockets alike. */
+export const AFFECT_EVENT = 'affect';
+
+export const SubscriptionSchema = z.strictObject({
+  roomId: RoomIdSchema,
+  /** Only this participant's faces; all of the room's when absent. */
+  peerId: z.string().min(1).max(64).optional(),
+});
+export type Subscription = z.infer<typeof SubscriptionSchema>;
+
+export const subscriberRequestSchemas = {
+  subscribe: SubscriptionSchema,
+  unsubscribe: SubscriptionSchema,
+} as const;
+export type SubscriberRequestName = keyof typeof subscriberRequestSchemas;
+
+/** What a subscriber token grants (JWT HS256 claims): one room, optionally one peer, until `exp`. */
+export interface SubscriberClaims {
+  room: string;
+  peer?: string;
+  /** Expiry, seconds since the Unix epoch. */
+  exp: number;
+}

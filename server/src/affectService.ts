@@ -1,0 +1,96 @@
+import { EMPTY, catchError, finalize, mergeMap, tap, type Subscription } from 'rxjs';
+import type { Config } from './config.ts';
+import type { AffectHub } from './events/AffectHub.ts';
+import { StreamEvents } from './events/StreamEvents.ts';
+import { createLogger } from './log.ts';
+import type { FrameStream, FrameTaps } from './media/FrameTaps.ts';
+import type { Metrics } from './metrics.ts';
+import { createAffectInference } from './pipeline/affectInference.ts';
+import type { HysteresisThresholds } from './pipeline/affectSmoothing.ts';
+import { analyseStream, type AnalysedFrame } from './pipeline/analyseStream.ts';
+import type { AffectModel } from './vision/AffectModel.ts';
+import type { FaceDetector } from './vision/FaceDetector.ts';
+
+const log = createLogger('analysis');
+
+/** How far below its activation threshold an AU must fall to turn off again (hysteresis gap). */
+const AU_RELEASE_GAP = 0.15;
+
+export interface AffectServiceDeps {
+  taps: FrameTaps;
+  detector: FaceDetector;
+  model: AffectModel;
+  hub: AffectHub;
+  metrics: Metrics;
+  options: Config['analysis'];
+}
+
+/**
+ * Runs the analysis pipeline on every tapped stream and publishes its events: frames -> faces ->
+ * affect -> events. One micro-batcher is shared by all streams; everything else is per stream, and a
+ * fault in one stream ends that stream's analysis only.
+ */
+export function startAffectService(deps: AffectServiceDeps): Subscription {
+  const { taps, detector, model, hub, metrics, options } = deps;
+  const inference = createAffectInference(model, {
+    maxBatchSize: options.maxBatchSize,
+    maxWaitMs: options.maxBatchWaitMs,
+    onBatch: (stats) => metrics.batchSize.observe(stats.size),
+  });
+  const auThresholdsByName = Object.fromEntries(
+    model.info.auLabels.map((label, i): [string, HysteresisThresholds] => {
+      const on = model.info.auThresholds[i]!;
+      return [label, { on, off: Math.max(0, on - AU_RELEASE_GAP) }];
+    }),
+  );
+  const analyse = analyseStream({
+    detector,
+    inference,
+    maxFps: options.maxFps,
+    tracking: options.tracking,
+    smoothing: {
+      valenceArousal: { minCutoffHz: options.smoothing.vaMinCutoffHz, beta: options.smoothing.vaBeta, derivativeCutoffHz: 1 },
+      expressionTauMs: options.smoothing.expressionTauMs,
+      auTauMs: options.smoothing.auTauMs,
+      auThresholdsByName,
+    },
+    onDrop: () => metrics.framesDropped.inc(),
+    onError: (error, frame) => {
+      metrics.analysisErrors.inc();
+      log.warn('frame analysis failed', { streamId: frame.streamId, error });
+    },
+  });
+
+  const analyseOne = (stream: FrameStream) => {
+    const events = new StreamEvents(
+      { roomId: stream.roomId, peerId: stream.peerId, producerId: stream.streamId },
+      { name: model.info.name, version: model.info.version },
+    );
+    return stream.frames$.pipe(
+      analyse,
+      tap((analysed) => {
+        const now = Date.now();
+        observeLatency(metrics, analysed, now);
+        for (const event of events.fromFrame(analysed, now)) hub.publish(event);
+      }),
+      catchError((error: unknown) => {
+        log.error('stream analysis failed; this stream is no longer analysed', { streamId: stream.streamId, error });
+        return EMPTY;
+      }),
+      finalize(() => {
+        for (const event of events.end(Date.now())) hub.publish(event);
+      }),
+    );
+  };
+
+  return taps.streams$.pipe(mergeMap(analyseOne)).subscribe();
+}
+
+function observeLatency(metrics: Metrics, analysed: AnalysedFrame, now: number): void {
+  const { frame } = analysed;
+  metrics.framesAnalysed.inc();
+  metrics.stageLatency.observe({ stage: 'decode' }, (frame.decodedTime - frame.captureTime) / 1000);
+  metrics.stageLatency.observe({ stage: 'queue' }, (analysed.detectStart - frame.decodedTime) / 1000);
+  metrics.stageLatency.observe({ stage: 'analyse' }, (analysed.inferEnd - analysed.detectStart) / 1000);
+  metrics.stageLatency.observe({ stage: 'emit' }, (now - frame.captureTime) / 1000);
+}
