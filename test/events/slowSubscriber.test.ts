@@ -1,0 +1,67 @@
+import type { Socket as NetSocket } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
+import type { AffectEvent } from '../../protocol/affect-event.ts';
+import type { App } from '../../server/src/app.ts';
+import { metricValue, startTestServer } from '../helpers/server.ts';
+
+let app: App;
+
+beforeAll(async () => {
+  app = await startTestServer({ TAP_ENABLED: 'false', MAX_BUFFERED_EVENTS: '16' });
+});
+afterAll(() => app?.close());
+
+function event(seq: number): AffectEvent {
+  return {
+    type: 'affect',
+    v: 1,
+    seq,
+    roomId: 'slow',
+    peerId: 'p',
+    producerId: 's',
+    faceId: 1,
+    captureTime: seq,
+    emitTime: seq,
+    frame: { width: 640, height: 480 },
+    box: { x: 0.1, y: 0.1, w: 0.2, h: 0.2 },
+    detScore: 0.9,
+    valence: 0,
+    arousal: 0,
+    expression: { label: 'neutral', probs: { neutral: 1 } },
+    // Padding so that the client's kernel buffers fill in a few thousand events.
+    aus: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`AU${i}`, { p: 0.5, active: false }])),
+    model: { name: 'synthetic', version: '1' },
+  };
+}
+
+it('drops a subscriber that stops reading, while another keeps receiving everything', async () => {
+  const subscribe = () =>
+    AffectSubscriber.connect({ url: app.url, token: app.subscriberToken('slow'), subscriptions: [{ roomId: 'slow' }], validate: false });
+  const [healthy, stalled] = await Promise.all([subscribe(), subscribe()]);
+  let received = 0;
+  healthy.onEvent(() => (received += 1));
+  // Stop reading on the stalled client's TCP connection, as a client stuck on a slow network would.
+  const transport = stalled.socket.io.engine.transport as unknown as { ws: { _socket: NetSocket } };
+  transport.ws._socket.pause();
+  let disconnected = false;
+  stalled.socket.on('disconnect', () => (disconnected = true));
+
+  const total = 20_000;
+  for (let seq = 0; seq < total; seq++) {
+    app.hub.publish(event(seq));
+    // Yield now and then so that the server writes, and its sweep runs, as it would under real load.
+    if (seq % 500 === 499) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await expect.poll(() => received, { timeout: 20_000 }).toBe(total);
+  await expect
+    .poll(async () => metricValue(await (await fetch(`${app.url}/metrics`)).text(), 'affect_slow_subscribers_total'), {
+      timeout: 5000,
+    })
+    .toBe(1);
+  expect(healthy.gaps).toBe(0);
+  transport.ws._socket.resume();
+  await expect.poll(() => disconnected, { timeout: 5000 }).toBe(true);
+  healthy.close();
+  stalled.close();
+});
