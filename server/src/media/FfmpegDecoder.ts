@@ -60,6 +60,7 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       '-analyzeduration', '0',
       '-flags', 'low_delay',
       '-reorder_queue_size', '0',
+      '-max_delay', '0',
       // Frame threading would add one frame of delay per thread.
       '-threads', '1',
       // Keep RTP-derived timestamps as they are, so pts maps back to RTP timestamps.
