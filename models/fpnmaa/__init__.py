@@ -1,0 +1,1 @@
+"""FPN-MAA training, teachers (AU/VA from geometry), export: see models/README.md."""

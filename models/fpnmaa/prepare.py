@@ -1,0 +1,127 @@
+"""Split by person, fit the AU/VA teachers, write labels for training.
+
+  python -m fpnmaa.prepare --crops models/cache/crops --data <dir with expressions/> --out models/cache/labels.npz
+
+Split: person = LFW-style file name with the trailing _NNNN and extension removed (case-folded; names without a
+number keep their stem); images with byte-identical files are merged into one person group (union-find on the
+file's sha1). Persons are shuffled with a fixed seed and assigned to validation until it holds ~20% of the faces of
+each class (greedy, rarest class first). Unlabelled faces (faces/, extra photos) are training only.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+
+import numpy as np
+
+from . import teachers as T
+
+PAPER = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
+LABEL_MAP = {"neutral": 0, "anger": 1, "disgust": 2, "fear": 3, "happiness": 4, "sadness": 5, "surprise": 6}
+
+
+def person_of(file):
+    stem = os.path.splitext(file)[0]
+    if stem.startswith("facial-expressions_"):
+        return "facial-expressions"
+    return re.sub(r"[_\d]+$", "", stem).lower()
+
+
+def load_crops(d):
+    meta = [json.loads(line) for line in open(os.path.join(d, "faces.jsonl"))]
+    n = len(meta)
+    tch = np.fromfile(os.path.join(d, "teachers.f32"), np.float32).reshape(-1, 15)[:n]
+    mesh = np.fromfile(os.path.join(d, "mesh.f32"), np.float32).reshape(-1, 468, 3)[:n]
+    return meta, tch, mesh
+
+
+def split(meta, data_dir, val_frac=0.2, seed=0):
+    persons = [person_of(m["file"]) if m["source"] == "expressions" else None for m in meta]
+    # union persons that share a byte-identical image
+    parent = {}
+
+    def find(a):
+        while parent.setdefault(a, a) != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    by_hash = {}
+    for m, p in zip(meta, persons):
+        if p is None:
+            continue
+        find(p)
+        if data_dir:
+            h = hashlib.sha1(open(os.path.join(data_dir, "expressions/images", m["file"]), "rb").read()).hexdigest()
+            if h in by_hash and find(by_hash[h]) != find(p):
+                parent[find(p)] = find(by_hash[h])
+            by_hash.setdefault(h, p)
+    groups = [find(p) if p is not None else None for p in persons]
+    labels = np.array([LABEL_MAP.get(m["label"], -1) for m in meta])
+    uniq = sorted({g for g in groups if g is not None})
+    rng = np.random.default_rng(seed)
+    rng.shuffle(uniq)
+    counts = {g: np.zeros(7) for g in uniq}
+    for g, y in zip(groups, labels):
+        if g is not None and y >= 0:
+            counts[g][y] += 1
+    total = sum(counts.values())
+    target = val_frac * total
+    val = set()
+    have = np.zeros(7)
+    for c in np.argsort(total):  # rarest class first
+        for g in uniq:
+            if g in val or counts[g][c] == 0:
+                continue
+            if have[c] >= target[c]:
+                break
+            # do not overshoot a common class by much with a big person
+            if np.any(have + counts[g] > target * 1.15 + 2):
+                continue
+            val.add(g)
+            have += counts[g]
+    is_val = np.array([g is not None and g in val for g in groups])
+    return is_val, groups, labels, have, total
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--crops", required=True)
+    ap.add_argument("--data", default=None, help="dataset root (for content hashes); optional")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    meta, tch, mesh = load_crops(args.crops)
+    is_val, groups, labels, have, total = split(meta, args.data)
+    print("val faces per class", dict(zip(PAPER, have.astype(int).tolist())), "of", dict(zip(PAPER, total.astype(int).tolist())))
+    tr_g = {g for g, v in zip(groups, is_val) if g is not None and not v}
+    va_g = {g for g, v in zip(groups, is_val) if g is not None and v}
+    assert not (tr_g & va_g)
+    print(f"persons: train {len(tr_g)}, val {len(va_g)}, overlap 0; faces: train {int((~is_val).sum())}, val {int(is_val.sum())}")
+
+    emo, fapi = tch[:, :7], tch[:, 7:14]
+    mesh_ok = tch[:, 14] > 0.5
+    # AU reference: neutral-labelled training faces only
+    neu = np.where((labels == 0) & ~is_val & mesh_ok)[0]
+    ref = T.fit_reference(mesh[neu])
+    feats = T.feature_matrix(mesh, ref)
+    med, mad = T.fit_neutral_stats(feats[neu])
+    z = T.au_z(feats, med, mad)
+    u = T.au_intensity(z)
+    act = T.au_active(z)
+    expr_t = 0.5 * (emo + fapi)
+    va = T.va_teacher(expr_t, u)
+    for c, name in enumerate(PAPER):
+        m = labels == c
+        if m.any():
+            print(f"{name:10s} n={m.sum():5d} AU active rate:", " ".join(f"{a}:{act[m, i].mean():.2f}" for i, a in enumerate(T.AU_LABELS)),
+                  f"V={va[m, 0].mean():+.2f} A={va[m, 1].mean():+.2f}")
+    np.savez_compressed(
+        args.out, is_val=is_val, labels=labels, emo=emo, faceapi=fapi, mesh_ok=mesh_ok, au_z=z.astype(np.float32),
+        au_u=u.astype(np.float32), au_act=act, va=va.astype(np.float32), ref=ref, med=med, mad=mad,
+        groups=np.array([g or "" for g in groups]))
+    json.dump({"val_persons": sorted(va_g), "train_persons": len(tr_g)}, open(args.out.replace(".npz", "-split.json"), "w"), indent=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""Train an FPN-MAA student (resumable).
+
+  python -m fpnmaa.train --crops models/cache/crops --labels models/cache/labels.npz --run models/checkpoints/NAME \
+      [--arch realtime|r50] [--distill soft|hard] [--epochs 24] [--threads 2] [--limit N]
+
+Re-running the same command resumes from NAME/last.pt (model, optimiser, schedule, RNG states, epoch).
+Seeds are fixed (--seed). The model of the last epoch is kept (no selection on the validation split).
+
+Targets per face:
+  expression: ground truth where labelled (class-weighted CE, weights n_c^-1/2); teachers = mean of the two tfjs
+    expression teachers' probabilities. soft: + T^2 KL(teacher_T || student_T) on every face (T = --temperature);
+    hard (the paper): unlabelled faces get CE on the teacher's argmax, labelled faces the label only.
+  AU: soft: BCE against the AU teacher's intensity u = sigmoid(2(z - tau)); hard: BCE against active = z >= tau.
+  VA: MSE against the VA teacher.
+Teacher labels come from the un-augmented crop (the teachers run in tfjs, offline, once).
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import metrics as M
+from .model import FPNMAA, INPUT_SIZE
+from .prepare import load_crops
+
+STORE = 128
+MEAN = [0.5, 0.5, 0.5]
+STD = [0.5, 0.5, 0.5]
+
+
+def load_data(crops_dir, labels_path):
+    meta = [json.loads(line) for line in open(os.path.join(crops_dir, "faces.jsonl"))]
+    n = len(meta)
+    x = np.fromfile(os.path.join(crops_dir, "crops128.u8"), np.uint8)[: n * STORE * STORE * 3].reshape(n, STORE, STORE, 3)
+    lab = dict(np.load(labels_path, allow_pickle=False))
+    return meta, torch.from_numpy(x), lab
+
+
+def augment_view(xb, out, train, gen):
+    """xb uint8 (B,128,128,3) -> float (B,3,out,out) normalised. Eval: the exact centre crop (the served crop:
+    scale 3*128/112 at 128 px has the same pixel pitch as scale 3 at 112 px). Train: random similarity transform
+    (rotation +-12 deg, scale 0.9..1.1, shift +-8 px) by bilinear grid sampling, horizontal flip, brightness/contrast,
+    random grayscale (p 0.25)."""
+    x = xb.permute(0, 3, 1, 2).float() / 255.0
+    b = x.shape[0]
+    if out != STORE and not train:
+        o = (STORE - out) // 2
+        x = x[:, :, o:o + out, o:o + out]
+    if train:
+        ang = (torch.rand(b, generator=gen) * 2 - 1) * (12 * np.pi / 180)
+        sc = 0.9 + 0.2 * torch.rand(b, generator=gen)
+        tx = (torch.rand(b, generator=gen) * 2 - 1) * 8 / STORE * 2
+        ty = (torch.rand(b, generator=gen) * 2 - 1) * 8 / STORE * 2
+        flip = torch.rand(b, generator=gen) < 0.5
+        k = (out / STORE) / sc
+        cos, sin = torch.cos(ang) * k, torch.sin(ang) * k
+        theta = torch.zeros(b, 2, 3)
+        theta[:, 0, 0] = cos * torch.where(flip, -1.0, 1.0)
+        theta[:, 0, 1] = -sin
+        theta[:, 1, 0] = sin * torch.where(flip, -1.0, 1.0)
+        theta[:, 1, 1] = cos
+        theta[:, 0, 2] = tx
+        theta[:, 1, 2] = ty
+        grid = F.affine_grid(theta, (b, 3, out, out), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        bright = 1 + (torch.rand(b, 1, 1, 1, generator=gen) * 2 - 1) * 0.3
+        contrast = 1 + (torch.rand(b, 1, 1, 1, generator=gen) * 2 - 1) * 0.3
+        m = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - m) * contrast + m) * bright
+        gray = torch.rand(b, generator=gen) < 0.25
+        g = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1).expand(-1, 3, -1, -1)
+        x = torch.where(gray.view(b, 1, 1, 1), g, x).clamp(0, 1)
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+    return ((x - mean) / std).contiguous()
+
+
+def predict(model, x_u8, idx, size, bs=256):
+    model.eval()
+    vas, exs, aus = [], [], []
+    with torch.no_grad():
+        for i in range(0, len(idx), bs):
+            xb = augment_view(x_u8[idx[i:i + bs]], size, False, None)
+            va, ex, au = model(xb)
+            vas.append(va)
+            exs.append(ex)
+            aus.append(au)
+    return torch.cat(vas).numpy(), torch.cat(exs).numpy(), torch.cat(aus).numpy()
+
+
+def evaluate(model, x_u8, lab, size, au_thr=None):
+    val = np.where(lab["is_val"])[0]
+    va, ex, au = predict(model, x_u8, val, size)
+    y = lab["labels"][val]
+    m = y >= 0
+    pred = ex.argmax(1)
+    p_au = 1 / (1 + np.exp(-au))
+    act = lab["au_act"][val]
+    thr = np.full(12, 0.5) if au_thr is None else np.asarray(au_thr)
+    au_f1 = [M.f1_binary(act[:, k], p_au[:, k] >= thr[k]) for k in range(12)]
+    return {
+        "expr_acc": M.accuracy(y[m], pred[m]),
+        "expr_macro_f1": M.macro_f1(y[m], pred[m], 7),
+        "expr_recall": M.per_class_recall(y[m], pred[m], 7),
+        "au_f1": au_f1,
+        "au_mean_f1": float(np.mean(au_f1)),
+        "ccc_v": M.ccc(va[:, 0], lab["va"][val, 0]),
+        "ccc_a": M.ccc(va[:, 1], lab["va"][val, 1]),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--crops", required=True)
+    ap.add_argument("--labels", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--arch", default="realtime")
+    ap.add_argument("--distill", default="soft", choices=["soft", "hard"])
+    ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument("--kd_weight", type=float, default=0.5)
+    ap.add_argument("--epochs", type=int, default=24)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke tests)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.run, exist_ok=True)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+
+    meta, x_u8, lab = load_data(args.crops, args.labels)
+    size = INPUT_SIZE[args.arch]
+    train_idx = np.where(~lab["is_val"])[0]
+    if args.limit:
+        train_idx = train_idx[: args.limit]
+    labels = torch.from_numpy(lab["labels"]).long()
+    teacher = torch.from_numpy(0.5 * (lab["emo"] + lab["faceapi"])).float().clamp_min(1e-6)
+    teacher = teacher / teacher.sum(1, keepdim=True)
+    au_t = torch.from_numpy(lab["au_u"] if args.distill == "soft" else lab["au_act"]).float()
+    va_t = torch.from_numpy(lab["va"]).float()
+    counts = np.bincount(lab["labels"][train_idx][lab["labels"][train_idx] >= 0], minlength=7).astype(np.float64)
+    w = (np.maximum(counts, 1) ** -0.5)
+    w = w / (w * counts).sum() * counts.sum()
+    class_w = torch.tensor(w, dtype=torch.float32)
+    print("train faces", len(train_idx), "class counts", counts.astype(int).tolist(), "class weights", np.round(w, 3).tolist(), flush=True)
+
+    model = FPNMAA(args.arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
+    steps_per_epoch = len(train_idx) // args.batch
+    total = steps_per_epoch * args.epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
+    start_epoch = 0
+    ck = os.path.join(args.run, "last.pt")
+    gen = torch.Generator().manual_seed(args.seed)
+    history = []
+    if os.path.exists(ck):
+        s = torch.load(ck, weights_only=False)
+        model.load_state_dict(s["model"])
+        opt.load_state_dict(s["opt"])
+        sched.load_state_dict(s["sched"])
+        gen.set_state(s["gen"])
+        torch.set_rng_state(s["torch_rng"])
+        start_epoch = s["epoch"]
+        history = s.get("history", [])
+        print(f"resumed from {ck} at epoch {start_epoch}", flush=True)
+    json.dump(vars(args), open(os.path.join(args.run, "args.json"), "w"), indent=1)
+
+    T = args.temperature
+    for epoch in range(start_epoch, args.epochs):
+        model.train()
+        perm = train_idx[torch.randperm(len(train_idx), generator=gen).numpy()]
+        t0 = time.time()
+        sums = np.zeros(4)
+        for step in range(steps_per_epoch):
+            bi = perm[step * args.batch:(step + 1) * args.batch]
+            xb = augment_view(x_u8[bi], size, True, gen)
+            yb, tb = labels[bi], teacher[bi]
+            va, ex, au = model(xb)
+            has = yb >= 0
+            l_ex = torch.zeros(())
+            if has.any():
+                l_ex = F.cross_entropy(ex[has], yb[has], weight=class_w)
+            if args.distill == "soft":
+                logt = torch.log(tb) / T
+                pt = torch.softmax(logt, 1)
+                kd = F.kl_div(F.log_softmax(ex / T, 1), pt, reduction="batchmean") * T * T
+                l_ex = l_ex + args.kd_weight * kd
+            elif (~has).any():
+                l_ex = l_ex + F.cross_entropy(ex[~has], tb[~has].argmax(1))
+            l_au = F.binary_cross_entropy_with_logits(au, au_t[bi])
+            l_va = F.mse_loss(va, va_t[bi])
+            loss = l_ex + l_au + l_va
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            sums += [loss.item(), l_ex.item(), l_au.item(), l_va.item()]
+            if step % 50 == 0:
+                print(f"epoch {epoch} step {step}/{steps_per_epoch} loss {loss.item():.4f} (expr {l_ex.item():.4f} au {l_au.item():.4f} va {l_va.item():.4f}) {time.time() - t0:.0f}s", flush=True)
+        ev = evaluate(model, x_u8, lab, size)
+        rec = {"epoch": epoch + 1, "loss": (sums / steps_per_epoch).round(4).tolist(), "time_s": round(time.time() - t0, 1),
+               **{k: (round(v, 4) if isinstance(v, float) else [round(a, 3) for a in v]) for k, v in ev.items()}}
+        history.append(rec)
+        print(json.dumps(rec), flush=True)
+        state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "gen": gen.get_state(),
+                 "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "history": history, "args": vars(args)}
+        torch.save(state, ck + ".tmp")
+        os.replace(ck + ".tmp", ck)
+    torch.save({"model": model.state_dict(), "arch": args.arch, "args": vars(args), "history": history}, os.path.join(args.run, "final.pt"))
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One command to (re)produce the default model; re-running resumes every step that already finished.
+#   models/train.sh DATA_DIR [RUN_NAME] [extra train args...]
+# DATA_DIR holds expressions/ (labels.csv + images/) and faces/. Steps: setup venv, fetch teachers, crops + teacher
+# labels (Node, server's detector/aligner), split + AU/VA teachers, training (resumes from checkpoints), export.
+# Heavy steps run under nice. Set THREADS (default 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data="${1:?usage: models/train.sh DATA_DIR [RUN_NAME] [train args]}"
+run="${2:-realtime-soft}"
+shift $(( $# >= 2 ? 2 : 1 ))
+threads="${THREADS:-2}"
+[ -x models/.venv/bin/python ] || models/setup.sh
+models/scripts/fetch-teachers.sh models/cache
+if [ ! -f models/cache/crops/progress.json ] || ! grep -q '"nextItem"' models/cache/crops/progress.json || [ ! -f models/cache/crops/.done ]; then
+  nice -n 19 npx tsx models/scripts/make-crops.ts --data "$data" --out models/cache/crops --teachers models/cache
+  touch models/cache/crops/.done
+fi
+[ -f models/cache/labels.npz ] || (cd models && nice -n 19 .venv/bin/python -m fpnmaa.prepare --crops cache/crops --data "$data" --out cache/labels.npz)
+(cd models && nice -n 19 .venv/bin/python -m fpnmaa.train --crops cache/crops --labels cache/labels.npz --run "checkpoints/$run" --threads "$threads" "$@")
