@@ -1,5 +1,7 @@
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
+import { AffectStreamEventSchema, type AffectStreamEvent } from '../../protocol/affect-event.ts';
+import { AFFECT_EVENT } from '../../protocol/affect-subscriber.ts';
 import type { PeerInfo } from '../../protocol/signaling.ts';
 import { SignalingClient } from './signalingClient.ts';
 
@@ -9,6 +11,8 @@ export interface CallView {
   setPeerTrack(peerId: string, track: MediaStreamTrack): void;
   removePeerTrack(peerId: string, track: MediaStreamTrack): void;
   setStatus(text: string): void;
+  /** An affect event of the room: `peerId` says whose video (this peer's own included) it is about. */
+  affect(event: AffectStreamEvent): void;
   /** The room went away under us (e.g. a server worker died). */
   ended(reason: string): void;
 }
@@ -21,6 +25,7 @@ export class CallSession {
   /** Consumers wait on it: producers announced while it is being set up are not lost. */
   #recvTransport?: Promise<types.Transport>;
   readonly #consumers = new Map<string, { consumer: types.Consumer; peerId: string }>();
+  readonly #producers = new Map<'audio' | 'video', types.Producer>();
   #peerId = '';
   #closed = false;
 
@@ -39,6 +44,25 @@ export class CallSession {
 
   get peerId(): string {
     return this.#peerId;
+  }
+
+  /** Stops (or restarts) sending a kind of track: the server pauses it for everyone, analysis included. */
+  async setPaused(kind: 'audio' | 'video', paused: boolean): Promise<void> {
+    const producer = this.#producers.get(kind);
+    if (!producer || producer.paused === paused) return;
+    if (paused) producer.pause();
+    else producer.resume();
+    await this.#signaling.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
+  }
+
+  /** Sends `track` (e.g. another camera) in place of the current one of its kind, without renegotiating. */
+  async replaceTrack(track: MediaStreamTrack): Promise<void> {
+    await this.#producers.get(track.kind as 'audio' | 'video')?.replaceTrack({ track });
+  }
+
+  /** A subscriber token for this room's affect stream (for the dashboard). */
+  affectToken(): Promise<{ token: string; ttlSeconds: number }> {
+    return this.#signaling.request('affectToken', {});
   }
 
   leave(): void {
@@ -64,6 +88,10 @@ export class CallSession {
     s.on('peerLeft', ({ peerId }) => this.view.removePeer(peerId));
     s.on('newProducer', ({ peerId, producerId }) => void this.#consume(peerId, producerId));
     s.on('consumerClosed', ({ consumerId }) => this.#forgetConsumer(consumerId));
+    s.socket.on(AFFECT_EVENT, (raw: unknown) => {
+      const parsed = AffectStreamEventSchema.safeParse(raw);
+      if (parsed.success) this.view.affect(parsed.data);
+    });
     s.on('roomClosed', ({ reason }) => {
       this.leave();
       this.view.ended(reason);
@@ -77,7 +105,10 @@ export class CallSession {
         errback,
       );
     });
-    for (const track of media.getTracks()) await this.#sendTransport.produce({ track });
+    for (const track of media.getTracks()) {
+      const producer = await this.#sendTransport.produce({ track });
+      this.#producers.set(producer.kind as 'audio' | 'video', producer);
+    }
 
     for (const peer of joined.peers) this.#addExisting(peer);
     this.view.setStatus(`In room ${roomId}`);

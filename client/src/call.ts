@@ -1,47 +1,45 @@
 import { CallSession, type CallView } from './CallSession.ts';
+import { DeviceSelects } from './devices.ts';
+import { Tile } from './Tile.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('join-form');
 const controls = $<HTMLDivElement>('controls');
-const tiles = $<HTMLElement>('tiles');
+const tilesElement = $<HTMLElement>('tiles');
 const status = $<HTMLParagraphElement>('status');
+const muteButton = $<HTMLButtonElement>('mute');
+const cameraButton = $<HTMLButtonElement>('camera-off');
+const devices = new DeviceSelects($<HTMLSelectElement>('camera'), $<HTMLSelectElement>('microphone'));
 
 let session: CallSession | undefined;
 let localMedia: MediaStream | undefined;
+let selfTile: Tile | undefined;
+const tiles = new Map<string, Tile>();
 
-function tile(peerId: string, label: string, self = false): HTMLElement {
-  let figure = tiles.querySelector<HTMLElement>(`[data-peer-id="${CSS.escape(peerId)}"]`);
-  if (!figure) {
-    figure = document.createElement('figure');
-    figure.className = self ? 'tile self' : 'tile';
-    figure.dataset.peerId = peerId;
-    const video = document.createElement('video');
-    video.autoplay = true;
-    video.playsInline = true;
-    video.muted = self;
-    video.srcObject = new MediaStream();
-    const caption = document.createElement('figcaption');
-    figure.append(video, caption);
-    tiles.append(figure);
+function tile(peerId: string, name?: string, self = false): Tile {
+  let t = tiles.get(peerId);
+  if (!t) {
+    t = new Tile(peerId, name ?? '', self);
+    tiles.set(peerId, t);
+    tilesElement.append(t.element);
+  } else if (name !== undefined) {
+    t.rename(name);
   }
-  figure.querySelector('figcaption')!.textContent = label;
-  return figure;
+  return t;
 }
 
-function streamOf(peerId: string): MediaStream | undefined {
-  const video = tiles.querySelector<HTMLVideoElement>(`[data-peer-id="${CSS.escape(peerId)}"] video`);
-  return video?.srcObject as MediaStream | undefined;
+function removeTile(peerId: string): void {
+  tiles.get(peerId)?.dispose();
+  tiles.delete(peerId);
 }
 
 const view: CallView = {
   addPeer: (peerId, name) => void tile(peerId, name),
-  removePeer: (peerId) => tiles.querySelector(`[data-peer-id="${CSS.escape(peerId)}"]`)?.remove(),
-  setPeerTrack: (peerId, track) => {
-    const stream = streamOf(peerId) ?? (tile(peerId, ''), streamOf(peerId)!);
-    stream.addTrack(track);
-  },
-  removePeerTrack: (peerId, track) => streamOf(peerId)?.removeTrack(track),
+  removePeer: removeTile,
+  setPeerTrack: (peerId, track) => tile(peerId).stream.addTrack(track),
+  removePeerTrack: (peerId, track) => tiles.get(peerId)?.stream.removeTrack(track),
   setStatus: (text) => (status.textContent = text),
+  affect: (event) => tiles.get(event.peerId)?.affect(event),
   ended: (reason) => {
     resetView();
     status.textContent = `The call ended (${reason}); rejoining…`;
@@ -55,16 +53,23 @@ function resetView(): void {
   // Turn the camera off between calls; the next join asks for it again.
   localMedia?.getTracks().forEach((track) => track.stop());
   localMedia = undefined;
+  selfTile = undefined;
   delete document.body.dataset.joinedAs;
-  tiles.replaceChildren();
+  for (const peerId of [...tiles.keys()]) removeTile(peerId);
+  setPressed(muteButton, false);
+  setPressed(cameraButton, false);
   form.hidden = false;
   controls.hidden = true;
 }
 
+function setPressed(button: HTMLButtonElement, pressed: boolean): void {
+  button.setAttribute('aria-pressed', String(pressed));
+}
+
 async function cameraAndMicrophone(): Promise<MediaStream> {
-  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
+  const video = devices.constraints('video');
   try {
-    return await navigator.mediaDevices.getUserMedia({ video, audio: true });
+    return await navigator.mediaDevices.getUserMedia({ video, audio: devices.constraints('audio') });
   } catch {
     // No microphone (or refused): a call with video only is still worth having.
     return navigator.mediaDevices.getUserMedia({ video });
@@ -79,8 +84,15 @@ form.addEventListener('submit', (event) => {
   void (async () => {
     try {
       localMedia ??= await cameraAndMicrophone();
-      tile('self', `${name} (you)`, true).querySelector('video')!.srcObject = new MediaStream(localMedia.getVideoTracks());
+      await devices.refresh();
+      localMedia.getTracks().forEach((track) => devices.showInUse(track));
+      // Named by the server only once joined; shown (and mirrored) from the start.
+      selfTile = tile('self', `${name} (you)`, true);
+      selfTile.video.srcObject = new MediaStream(localMedia.getVideoTracks());
       session = await CallSession.join(roomId, name, localMedia, view);
+      tiles.delete('self');
+      selfTile.peerId = session.peerId;
+      tiles.set(session.peerId, selfTile);
       controls.hidden = false;
       document.body.dataset.joinedAs = session.peerId;
     } catch (error) {
@@ -88,6 +100,62 @@ form.addEventListener('submit', (event) => {
       status.textContent = `Could not join: ${(error as Error).message}`;
     }
   })();
+});
+
+/** Switches the call to the device now chosen for `kind`. */
+async function switchDevice(kind: 'video' | 'audio'): Promise<void> {
+  if (!session || !localMedia) return; // not in a call: the choice applies at the next join
+  const old = kind === 'video' ? localMedia.getVideoTracks()[0] : localMedia.getAudioTracks()[0];
+  try {
+    const media = await navigator.mediaDevices.getUserMedia({ [kind]: devices.constraints(kind) });
+    const track = media.getTracks()[0]!;
+    await session.replaceTrack(track);
+    if (old) {
+      localMedia.removeTrack(old);
+      old.stop();
+    }
+    localMedia.addTrack(track);
+    if (kind === 'video' && selfTile) selfTile.video.srcObject = new MediaStream([track]);
+  } catch (error) {
+    status.textContent = `Could not switch ${kind === 'video' ? 'camera' : 'microphone'}: ${(error as Error).message}`;
+  }
+}
+devices.camera.addEventListener('change', () => void switchDevice('video'));
+devices.microphone.addEventListener('change', () => void switchDevice('audio'));
+
+for (const [button, kind] of [
+  [muteButton, 'audio'],
+  [cameraButton, 'video'],
+] as const) {
+  button.addEventListener('click', () => {
+    if (!session) return;
+    const off = button.getAttribute('aria-pressed') !== 'true';
+    setPressed(button, off);
+    session.setPaused(kind, off).catch((error: Error) => (status.textContent = error.message));
+  });
+}
+
+$<HTMLButtonElement>('open-dashboard').addEventListener('click', () => {
+  if (!session) return;
+  const roomId = $<HTMLInputElement>('room').value.trim();
+  // Opened now, filled in when the token arrives: a window opened after an await is a blocked popup.
+  const dashboard = window.open('', '_blank');
+  session.affectToken().then(
+    ({ token }) => {
+      const url = `dashboard.html#${new URLSearchParams({ room: roomId, token })}`;
+      if (dashboard) {
+        dashboard.location.href = url;
+        return;
+      }
+      // Popups blocked: offer the link instead of leaving the call.
+      const link = Object.assign(document.createElement('a'), { href: url, target: '_blank', textContent: 'Open the dashboard' });
+      status.replaceChildren(link);
+    },
+    (error: Error) => {
+      dashboard?.close();
+      status.textContent = `No dashboard token: ${error.message}`;
+    },
+  );
 });
 
 $<HTMLButtonElement>('leave').addEventListener('click', () => {
@@ -98,3 +166,4 @@ $<HTMLButtonElement>('leave').addEventListener('click', () => {
 });
 
 $<HTMLInputElement>('name').value ||= `Guest ${Math.floor(Math.random() * 1000)}`;
+void devices.refresh();

@@ -1,0 +1,40 @@
+import type { AffectEvent } from '../../../protocol/affect-event.ts';
+
+export interface Cue {
+  /** Seconds from the start of the recording. */
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** What the subtitles say about the faces in view: one line per face. */
+export function cueText(faces: AffectEvent[]): string {
+  return faces
+    .map((e) => {
+      const p = e.expression.probs[e.expression.label] ?? 0;
+      const active = Object.entries(e.aus)
+        .filter(([, au]) => au.active)
+        .map(([label]) => label);
+      return (
+        `${e.expression.label} ${Math.round(p * 100)}% · valence ${e.valence.toFixed(2)} · arousal ${e.arousal.toFixed(2)}` +
+        (active.length > 0 ? ` · ${active.join(' ')}` : '')
+      );
+    })
+    .join('\n');
+}
+
+function timestamp(seconds: number): string {
+  const ms = Math.max(0, Math.round(seconds * 1000));
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor(ms / 60_000) % 60;
+  const s = Math.floor(ms / 1000) % 60;
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  return `${pad(h)}:${pad(m)}:${pad(s)}.${pad(ms % 1000, 3)}`;
+}
+
+export function toWebVtt(cues: Cue[]): string {
+  const body = cues
+    .filter((c) => c.end > c.start && c.text !== '')
+    .map((c, i) => `${i + 1}\n${timestamp(c.start)} --> ${timestamp(c.end)}\n${c.text}\n`);
+  return ['WEBVTT\n', ...body].join('\n');
+}
