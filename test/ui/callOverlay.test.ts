@@ -119,6 +119,22 @@ describe('the call page overlay', () => {
     await page.screenshot({ path: await artifactPath('call.png'), fullPage: true });
   });
 
+  it('fits a phone screen, the overlay following the tile as it resizes', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await expect
+        .poll(async () => {
+          const { rect, width, height } = await boxPixels(page, tile(), BOX_COLOUR);
+          return rect !== null && width < 390 && iou(rect, onScreen(events.at(-1)!, width, height, true)) > 0.6;
+        })
+        .toBe(true);
+      await page.screenshot({ path: await artifactPath('call-phone.png'), fullPage: true });
+    } finally {
+      await page.setViewportSize({ width: 900, height: 900 });
+    }
+  });
+
   it('shows the overlay on the other participant\'s tile too, not mirrored', async () => {
     const other = await launchBrowser(); // Chromium's own test pattern as camera: no face of its own
     try {
@@ -193,5 +209,18 @@ describe('the call page overlay', () => {
       if (Math.abs(frame[i]! - r!) < 60 && Math.abs(frame[i + 1]! - g!) < 60 && Math.abs(frame[i + 2]! - b!) < 60) boxColoured++;
     }
     expect(boxColoured).toBeGreaterThan(200);
+  });
+
+  it('stops the analysis while the camera is off and resumes it when it is back on', async () => {
+    const camera = page.locator('#camera-off');
+    await camera.click();
+    expect(await camera.getAttribute('aria-pressed')).toBe('true');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const paused = events.length;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(events.length).toBe(paused);
+    await camera.click();
+    expect(await camera.getAttribute('aria-pressed')).toBe('false');
+    await expect.poll(() => events.length, { timeout: 8000 }).toBeGreaterThan(paused);
   });
 });

@@ -101,6 +101,13 @@ describe('the affect dashboard', () => {
     await dashboard.screenshot({ path: await artifactPath('dashboard.png'), fullPage: true });
   });
 
+  it('fits a phone screen', async () => {
+    await dashboard.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => dashboard.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await dashboard.screenshot({ path: await artifactPath('dashboard-phone.png'), fullPage: true });
+    await dashboard.setViewportSize({ width: 1100, height: 1100 });
+  });
+
   it('exports the events as CSV, one row per event with the schema\'s columns, and as JSON', async () => {
     // Leave the call so that no events arrive between the two exports.
     await call.click('#leave');

@@ -1,4 +1,4 @@
-import type { AffectStreamEvent } from '../../../protocol/affect-event.ts';
+import type { AffectEvent, AffectStreamEvent } from '../../../protocol/affect-event.ts';
 import { drawFace } from './drawFace.ts';
 import { FaceTracks, HOLD_MS, type VisibleFace } from './FaceTracks.ts';
 import { containedRect } from './geometry.ts';
@@ -16,8 +16,8 @@ export class TileOverlay {
   readonly latencyText = document.createElement('p');
   readonly labels = document.createElement('p');
   readonly #resize = new ResizeObserver(() => this.#invalidate());
-  /** Sequence numbers of events already painted once (latency is measured at the first paint). */
-  readonly #painted = new Set<number>();
+  /** Events already painted once: latency is measured at an event's first paint. */
+  readonly #painted = new WeakSet<AffectEvent>();
   #frame = 0;
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
   #enabled = true;
@@ -82,13 +82,12 @@ export class TileOverlay {
     const content = containedRect(w, h, this.video.videoWidth, this.video.videoHeight);
     for (const face of faces) {
       drawFace(ctx, face, content, this.mirrored);
-      if (!this.#painted.has(face.event.seq)) {
-        this.#painted.add(face.event.seq);
+      if (!this.#painted.has(face.event)) {
+        this.#painted.add(face.event);
         // captureTime is the server's wall clock at RTP arrival: comparable only with synchronised clocks.
         this.latency.add(Date.now() - face.event.captureTime);
       }
     }
-    if (this.#painted.size > 1000) this.#painted.clear();
     this.#showLatency();
     // Without events a face still changes: redraw every frame while one fades, and wake up when the
     // hold time of the others has run out (new events invalidate sooner anyway).
