@@ -15,11 +15,7 @@ export class Tile {
   readonly #status = document.createElement('p');
   #recorder: TileRecorder | undefined;
 
-  constructor(
-    peerId: string,
-    name: string,
-    readonly self: boolean,
-  ) {
+  constructor(peerId: string, name: string, self: boolean) {
     this.element.className = self ? 'tile self' : 'tile';
     this.element.dataset.peerId = peerId;
     this.video.autoplay = true;
@@ -49,15 +45,10 @@ export class Tile {
     bar.append(this.#caption, this.#overlay.latencyText, tools);
     this.element.append(stage, bar, this.#overlay.labels);
     this.rename(name);
-    this.#showRecording(false);
-  }
-
-  get peerId(): string {
-    return this.element.dataset.peerId!;
   }
 
   /** The self tile is made before the server has named this peer; its events arrive under that name. */
-  set peerId(peerId: string) {
+  setPeerId(peerId: string): void {
     this.element.dataset.peerId = peerId;
   }
 
@@ -69,6 +60,7 @@ export class Tile {
     this.#caption.textContent = name;
     this.element.setAttribute('aria-label', name);
     this.#overlayButton.setAttribute('aria-label', `Affect overlay for ${name}`);
+    this.#showRecording(this.#recorder !== undefined);
   }
 
   affect(event: AffectStreamEvent): void {

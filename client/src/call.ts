@@ -91,7 +91,7 @@ form.addEventListener('submit', (event) => {
       selfTile.video.srcObject = new MediaStream(localMedia.getVideoTracks());
       session = await CallSession.join(roomId, name, localMedia, view);
       tiles.delete('self');
-      selfTile.peerId = session.peerId;
+      selfTile.setPeerId(session.peerId);
       tiles.set(session.peerId, selfTile);
       controls.hidden = false;
       document.body.dataset.joinedAs = session.peerId;

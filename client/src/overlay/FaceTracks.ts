@@ -46,8 +46,4 @@ export class FaceTracks {
     }
     return shown;
   }
-
-  clear(): void {
-    this.#faces.clear();
-  }
 }
