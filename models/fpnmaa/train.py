@@ -11,7 +11,7 @@ Targets per face:
     expression teachers' probabilities. soft: + T^2 KL(teacher_T || student_T) on every face (T = --temperature);
     hard (the paper): unlabelled faces get CE on the teacher's argmax, labelled faces the label only.
   AU: soft: BCE against the AU teacher's intensity u = sigmoid(2(z - tau)); hard: BCE against active = z >= tau.
-  VA: MSE against the VA teacher.
+  VA: MSE against the VA teacher, per dimension divided by the training targets' variance.
 Teacher labels come from the un-augmented crop (the teachers run in tfjs, offline, once).
 """
 import argparse
@@ -122,6 +122,7 @@ def main():
     ap.add_argument("--distill", default="soft", choices=["soft", "hard"])
     ap.add_argument("--temperature", type=float, default=2.0)
     ap.add_argument("--kd_weight", type=float, default=0.5)
+    ap.add_argument("--va_weight", type=float, default=1.0)
     ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -144,6 +145,9 @@ def main():
     teacher = teacher / teacher.sum(1, keepdim=True)
     au_t = torch.from_numpy(lab["au_u"] if args.distill == "soft" else lab["au_act"]).float()
     va_t = torch.from_numpy(lab["va"]).float()
+    # VA loss on standardised targets (MSE / per-dimension variance of the training targets): the VA teacher's
+    # arousal varies little (sd ~0.16), and plain MSE all but ignores it.
+    va_var = va_t[torch.from_numpy(train_idx)].var(0).clamp_min(1e-4)
     counts = np.bincount(lab["labels"][train_idx][lab["labels"][train_idx] >= 0], minlength=7).astype(np.float64)
     w = (np.maximum(counts, 1) ** -0.5)
     w = w / (w * counts).sum() * counts.sum()
@@ -194,7 +198,7 @@ def main():
             elif (~has).any():
                 l_ex = l_ex + F.cross_entropy(ex[~has], tb[~has].argmax(1))
             l_au = F.binary_cross_entropy_with_logits(au, au_t[bi])
-            l_va = F.mse_loss(va, va_t[bi])
+            l_va = args.va_weight * ((va - va_t[bi]) ** 2 / va_var).mean()
             loss = l_ex + l_au + l_va
             opt.zero_grad(set_to_none=True)
             loss.backward()

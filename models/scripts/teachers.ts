@@ -78,6 +78,8 @@ export interface TeacherOutputs {
 export interface Teachers {
   /** Inputs: per face, the three teacher crops (HWC, 0..255). */
   run(crops: { emotion: Float32Array; faceapi: Float32Array; mesh: Float32Array }[]): Promise<TeacherOutputs>;
+  /** The two expression teachers only (the mesh crops are ignored). */
+  runExpression(crops: { emotion: Float32Array; faceapi: Float32Array }[]): Promise<Pick<TeacherOutputs, 'emotion' | 'faceapi'>>;
 }
 
 function graphHandler(jsonPath: string): tf.io.IOHandler {
@@ -139,26 +141,35 @@ export async function loadTeachers(cacheDir: string): Promise<Teachers> {
   const weightMap = tf.io.decodeWeights(all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength), specs);
   faceapi.nets.faceExpressionNet.loadFromWeightMap(weightMap);
 
+  async function expression(crops: { emotion: Float32Array; faceapi: Float32Array }[]) {
+    const n = crops.length;
+    const eIn = new Float32Array(n * 64 * 64);
+    const fIn = new Float32Array(n * 112 * 112 * 3);
+    crops.forEach((c, i) => {
+      eIn.set(emotionInput(c.emotion), i * 64 * 64);
+      fIn.set(c.faceapi, i * 112 * 112 * 3);
+    });
+    const eT = tf.tensor4d(eIn, [n, 64, 64, 1]);
+    const eOut = emotion.predict(eT) as tf.Tensor;
+    const e = (await eOut.array()) as number[][];
+    tf.dispose([eT, eOut]);
+    const fT = tf.tensor4d(fIn, [n, 112, 112, 3]);
+    const fList = tf.unstack(fT);
+    const fOut = (await faceapi.nets.faceExpressionNet.forward(fList)) as tf.Tensor;
+    const f = (await fOut.array()) as number[][];
+    tf.dispose([fT, fOut, ...fList]);
+    return { emotion: e.map((p) => toPaper(p, HUMAN_TO_PAPER)), faceapi: f.map((p) => toPaper(p, FACEAPI_TO_PAPER)) };
+  }
+
   return {
+    runExpression: expression,
     async run(crops) {
       const n = crops.length;
-      const eIn = new Float32Array(n * 64 * 64);
-      const fIn = new Float32Array(n * 112 * 112 * 3);
       const mIn = new Float32Array(n * 192 * 192 * 3);
       crops.forEach((c, i) => {
-        eIn.set(emotionInput(c.emotion), i * 64 * 64);
-        fIn.set(c.faceapi, i * 112 * 112 * 3);
         for (let k = 0; k < c.mesh.length; k++) mIn[i * 192 * 192 * 3 + k] = c.mesh[k]! / 255;
       });
-      const eT = tf.tensor4d(eIn, [n, 64, 64, 1]);
-      const eOut = emotion.predict(eT) as tf.Tensor;
-      const e = (await eOut.array()) as number[][];
-      tf.dispose([eT, eOut]);
-      const fT = tf.tensor4d(fIn, [n, 112, 112, 3]);
-      const fList = tf.unstack(fT);
-      const fOut = (await faceapi.nets.faceExpressionNet.forward(fList)) as tf.Tensor;
-      const f = (await fOut.array()) as number[][];
-      tf.dispose([fT, fOut, ...fList]);
+      const ex = await expression(crops);
       const meshes: Float32Array[] = [];
       const conf: number[] = [];
       // facemesh runs one face at a time (its graph is exported for batch 1).
@@ -172,8 +183,7 @@ export async function loadTeachers(cacheDir: string): Promise<Teachers> {
         tf.dispose([mT, ...outs]);
       }
       return {
-        emotion: e.map((p) => toPaper(p, HUMAN_TO_PAPER)),
-        faceapi: f.map((p) => toPaper(p, FACEAPI_TO_PAPER)),
+        ...ex,
         mesh: meshes,
         meshConfidence: conf,
       };
