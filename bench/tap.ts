@@ -15,7 +15,8 @@ import { readTimestampBar, timestampBarInitScript } from './lib/timestampBar.ts'
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '15' }, joins: { type: 'string', default: '3' } } });
 const seconds = Number(values.seconds);
 
-const app = await startTestServer();
+// The tap alone: analysis would compete with the browsers for the cores.
+const app = await startTestServer({ ANALYSIS_ENABLED: 'false' });
 const browser = await launchBrowser(await faceVideoY4m());
 await browser.addInitScript(timestampBarInitScript);
 

@@ -4,9 +4,8 @@
  * Stages: letterbox (frame -> detector tensor), detect (BlazeFace run), decode (anchors, NMS, unletterbox),
  * align (N crops -> NCHW batch), infer (affect model run), postprocess (softmax/sigmoid/labels), for batches of
  * 1, 4 and 16 faces (the frame's face repeated) and 1 and 2 intra-op threads; medians in milliseconds.
- * The detector and the affect model come from the configuration (VISION_DETECTOR_MODEL, VISION_AFFECT_MODEL); with
- * no affect model configured the tiny contract-test model stands in, and its infer time says nothing about a
- * real model.
+ * The detector and the affect model come from the configuration (VISION_DETECTOR_MODEL, VISION_AFFECT_MODEL;
+ * by default the shipped model).
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +24,7 @@ const { values } = parseArgs({
 });
 const runs = Number(values.runs);
 const vision = loadConfig().vision;
-const affectPath =
-  vision.affectModelPath ?? fileURLToPath(new URL('../test/fixtures/affect/affect-tiny.onnx', import.meta.url));
+const affectPath = vision.affectModelPath;
 const frame = loadImage(values.frame);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -46,7 +46,6 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
   const analyse = analyseStream({
     detector,
     inference,
-    maxFps: options.maxFps,
     tracking: options.tracking,
     smoothing: {
       valenceArousal: { minCutoffHz: options.smoothing.vaMinCutoffHz, beta: options.smoothing.vaBeta, derivativeCutoffHz: 1 },

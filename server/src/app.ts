@@ -92,7 +92,8 @@ export async function startApp(config: Config): Promise<App> {
     requestBurst: 60,
     subscriberToken: (roomId) => ({ token: subscriberToken(roomId), ttlSeconds: PARTICIPANT_TOKEN_TTL_S }),
   });
-  const analysis = taps ? await startAnalysis(config, taps, hub, metrics) : undefined;
+  if (!config.analysis.enabled) log.warn('analysis off (ANALYSIS_ENABLED=false): calls work, faces are not analysed');
+  const analysis = taps && config.analysis.enabled ? await startAnalysis(config, taps, hub, metrics) : undefined;
 
   httpServer.listen(config.port, config.host);
   await once(httpServer, 'listening');
@@ -121,13 +122,9 @@ export async function startApp(config: Config): Promise<App> {
   };
 }
 
-/** Loads the models and starts analysing every tapped stream; without an affect model, analysis is off. */
-async function startAnalysis(config: Config, taps: FrameTaps, hub: AffectHub, metrics: Metrics): Promise<Subscription | undefined> {
+/** Loads the models and starts analysing every tapped stream. */
+async function startAnalysis(config: Config, taps: FrameTaps, hub: AffectHub, metrics: Metrics): Promise<Subscription> {
   const { affectModelPath } = config.vision;
-  if (!affectModelPath) {
-    log.warn('no affect model configured (VISION_AFFECT_MODEL): calls work, faces are not analysed');
-    return undefined;
-  }
   const sessions = createSessionFactory({
     provider: config.vision.provider,
     intraOpThreads: config.vision.intraOpThreads,

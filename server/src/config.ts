@@ -1,5 +1,9 @@
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+/** The affect model this repository ships (models/MODEL_CARD.md). */
+export const SHIPPED_AFFECT_MODEL = fileURLToPath(new URL('../../models/affect/fpn-maa-realtime.onnx', import.meta.url));
 
 /**
  * The one place that reads the environment. Everything else receives plain, validated objects.
@@ -42,11 +46,12 @@ const EnvSchema = z.object({
   /** back256 finds faces of any size; front128 is ~5x cheaper but misses faces under ~9% of the frame. */
   VISION_DETECTOR_MODEL: z.enum(['back256', 'front128']).default('back256'),
   VISION_DETECTOR_MIN_SCORE: z.coerce.number().gt(0).lt(1).default(0.5),
-  /** Affect model ONNX file meeting docs/affect-model-contract.md; no default until the project ships one. */
-  VISION_AFFECT_MODEL: z.string().min(1).optional(),
+  /** Affect model ONNX file meeting docs/affect-model-contract.md. */
+  VISION_AFFECT_MODEL: z.string().min(1).default(SHIPPED_AFFECT_MODEL),
 
   // analysis pipeline
-  ANALYSIS_FPS: z.coerce.number().gt(0).max(60).default(10),
+  /** Off: calls and the frame tap run, nothing is analysed (no model is loaded). */
+  ANALYSIS_ENABLED: z.stringbool().default(true),
   BATCH_MAX_SIZE: int(1, 256).default(16),
   BATCH_MAX_WAIT_MS: int(0, 1000).default(10),
   TRACK_MIN_HITS: int(1, 30).default(3),
@@ -99,10 +104,10 @@ export interface Config {
     interOpThreads: number;
     detectorModel: Env['VISION_DETECTOR_MODEL'];
     detectorMinScore: number;
-    affectModelPath: string | undefined;
+    affectModelPath: string;
   };
   analysis: {
-    maxFps: number;
+    enabled: boolean;
     maxBatchSize: number;
     maxBatchWaitMs: number;
     tracking: { minHits: number; maxMissMs: number };
@@ -177,7 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       affectModelPath: e.VISION_AFFECT_MODEL,
     },
     analysis: {
-      maxFps: e.ANALYSIS_FPS,
+      enabled: e.ANALYSIS_ENABLED,
       maxBatchSize: e.BATCH_MAX_SIZE,
       maxBatchWaitMs: e.BATCH_MAX_WAIT_MS,
       tracking: { minHits: e.TRACK_MIN_HITS, maxMissMs: e.TRACK_MAX_MISS_MS },

@@ -11,8 +11,6 @@ import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { faceVideoY4m } from '../helpers/faceVideo.ts';
 import { metricValue, startTestServer } from '../helpers/server.ts';
 
-/** Any model meeting the contract exercises the pipeline; this one is tiny and generated for tests. */
-const MODEL = 'test/fixtures/affect/affect-tiny.onnx';
 const SECRET = 'test-secret-0123456789abcdef';
 const ROOM = 'affect';
 
@@ -35,7 +33,7 @@ function quantile(values: number[], q: number): number {
 
 beforeAll(async () => {
   const faceVideo = await faceVideoY4m();
-  app = await startTestServer({ VISION_AFFECT_MODEL: MODEL, AFFECT_TOKEN_SECRET: SECRET });
+  app = await startTestServer({ AFFECT_TOKEN_SECRET: SECRET });
   browser = await launchBrowser(faceVideo);
   peerId = await joinCall(await browser.newPage(), app.url, ROOM, 'Face');
 });

@@ -44,7 +44,8 @@ function framesOf(streamId: string) {
 
 beforeAll(async () => {
   const faceVideo = await faceVideoY4m();
-  app = await startTestServer();
+  // The tap itself is under test here; analysis has its own tests.
+  app = await startTestServer({ ANALYSIS_ENABLED: 'false' });
   [browserA, browserB] = await Promise.all([launchBrowser(faceVideo), launchBrowser()]);
   pageA = await browserA.newPage();
   pageB = await browserB.newPage();

@@ -13,7 +13,6 @@ import { startTestServer } from '../helpers/server.ts';
 import { artifactPath } from './artifacts.ts';
 
 const run = promisify(execFile);
-const MODEL = 'test/fixtures/affect/affect-tiny.onnx';
 const SECRET = 'test-secret-0123456789abcdef';
 const ROOM = 'overlay';
 /** Where the face is in the test clip (fractions of the frame, unmirrored): measured on its frames. */
@@ -73,7 +72,7 @@ function iou(a: Rect, b: Rect): number {
 
 beforeAll(async () => {
   const faceVideo = await faceVideoY4m();
-  app = await startTestServer({ VISION_AFFECT_MODEL: MODEL, AFFECT_TOKEN_SECRET: SECRET });
+  app = await startTestServer({ AFFECT_TOKEN_SECRET: SECRET });
   subscriber = await AffectSubscriber.connect({
     url: app.url,
     token: signSubscriberToken({ room: ROOM, exp: Math.floor(Date.now() / 1000) + 300 }, SECRET),

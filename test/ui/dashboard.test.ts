@@ -8,7 +8,6 @@ import { faceVideoY4m } from '../helpers/faceVideo.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { artifactPath } from './artifacts.ts';
 
-const MODEL = 'test/fixtures/affect/affect-tiny.onnx';
 const ROOM = 'dashboard';
 
 let app: App;
@@ -68,7 +67,7 @@ function inkedPixels(page: Page, index: number): Promise<number> {
 
 beforeAll(async () => {
   const faceVideo = await faceVideoY4m();
-  app = await startTestServer({ VISION_AFFECT_MODEL: MODEL });
+  app = await startTestServer();
   browser = await launchBrowser(faceVideo);
   call = await browser.newPage();
   peerId = await joinCall(call, app.url, ROOM, 'Face');

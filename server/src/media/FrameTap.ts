@@ -96,7 +96,7 @@ export class FrameTap {
       const codec = consumer.rtpParameters.codecs[0];
       const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
       if (!codec || ssrc === undefined) throw new Error(`consumer of producer ${producer.id} has no codec or SSRC`);
-      relay = await RtpRelay.create({ payloadType: codec.payloadType, ssrc });
+      relay = await RtpRelay.create({ payloadType: codec.payloadType, ssrc, mimeType: codec.mimeType });
       await transport.connect({ ip: '127.0.0.1', port: relay.port });
       const tap = new FrameTap(ids, transport, consumer, relay, codec, options, metrics);
       consumer.on('producerclose', () => tap.close());

@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
-import { parseRtpHeader } from './rtp.ts';
+import { PtsBase } from './PtsBase.ts';
+import { parseRtpHeader, startsFrame } from './rtp.ts';
 
 /** How many recent frames' arrival times are remembered: a few seconds of video, enough for decoder delay. */
 const REMEMBERED_FRAMES = 256;
@@ -7,30 +8,35 @@ const REMEMBERED_FRAMES = 256;
 const PROBE = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0]);
 const PROBE_INTERVAL_MS = 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const TWO_POW_32 = 2 ** 32;
+
+export interface RelayedStream {
+  payloadType: number;
+  ssrc: number;
+  mimeType: string;
+}
 
 /**
  * Sits between mediasoup's PlainTransport and the ffmpeg decoder on loopback: forwards RTP, drops RTCP,
  * and remembers when each frame (RTP timestamp) arrived, so decoded frames can carry their arrival time.
  *
- * ffmpeg's RTP demuxer reports pts = RTP timestamp - first timestamp it received (no RTCP SR reaches it,
- * so it never switches to NTP-based times). The relay makes that first timestamp known by forwarding
- * nothing until the decoder's socket is bound: it probes with RTCP receiver reports, which ffmpeg ignores,
- * until the kernel stops refusing them (ECONNREFUSED on a connected socket).
+ * ffmpeg's RTP demuxer reports pts relative to the first frame it output (no RTCP SR reaches it, so it
+ * never switches to NTP-based times); PtsBase finds that frame among those forwarded. The relay forwards
+ * nothing until the decoder's socket is bound (it probes with RTCP receiver reports, which ffmpeg ignores,
+ * until the kernel stops refusing them), so what it forwarded is what the decoder received.
  */
 export class RtpRelay {
   readonly #receive = dgram.createSocket('udp4');
   #send?: dgram.Socket;
-  #baseTimestamp?: number;
+  #ptsBase = new PtsBase();
   readonly #arrivals = new Map<number, number>();
   #packets = 0;
   #generation = 0;
   #closed = false;
 
   /** Only the tapped stream itself goes to the decoder: not RTX, padding or probation packets. */
-  private constructor(private readonly stream: { payloadType: number; ssrc: number }) {}
+  private constructor(private readonly stream: RelayedStream) {}
 
-  static async create(stream: { payloadType: number; ssrc: number }): Promise<RtpRelay> {
+  static async create(stream: RelayedStream): Promise<RtpRelay> {
     const relay = new RtpRelay(stream);
     await new Promise<void>((resolve, reject) => {
       relay.#receive.once('error', reject);
@@ -56,7 +62,7 @@ export class RtpRelay {
   async retarget(port: number, timeoutMs = 5000): Promise<boolean> {
     this.#send?.close();
     this.#send = undefined;
-    this.#baseTimestamp = undefined;
+    this.#ptsBase = new PtsBase();
     const generation = ++this.#generation;
     const send = dgram.createSocket('udp4');
     let refusedAt = 0;
@@ -82,8 +88,8 @@ export class RtpRelay {
 
   /** Arrival time (ms) of the frame a decoder reports with this pts, if it is still remembered. */
   arrivalOf(pts: number): number | undefined {
-    if (this.#baseTimestamp === undefined) return undefined;
-    return this.#arrivals.get((this.#baseTimestamp + pts) % TWO_POW_32);
+    const timestamp = this.#ptsBase.timestampOf(pts, (ts) => this.#arrivals.has(ts));
+    return timestamp === undefined ? undefined : this.#arrivals.get(timestamp);
   }
 
   close(): void {
@@ -105,7 +111,7 @@ export class RtpRelay {
     }
     const send = this.#send;
     if (!send) return;
-    this.#baseTimestamp ??= header.timestamp;
+    this.#ptsBase.forwarded(header.timestamp, startsFrame(packet, header, this.stream.mimeType));
     send.send(packet);
   }
 }

@@ -5,6 +5,8 @@ export interface RtpHeader {
   timestamp: number;
   ssrc: number;
   marker: boolean;
+  /** Where the payload starts (after CSRCs and header extension). */
+  payloadOffset: number;
 }
 
 /** RTCP packet types 200..207 land on second-byte values 200..207 whatever the marker bit. */
@@ -21,5 +23,33 @@ export function parseRtpHeader(packet: Buffer): RtpHeader | undefined {
     sequenceNumber: packet.readUInt16BE(2),
     timestamp: packet.readUInt32BE(4),
     ssrc: packet.readUInt32BE(8),
+    payloadOffset: payloadOffset(packet),
   };
+}
+
+function payloadOffset(packet: Buffer): number {
+  let offset = 12 + (packet[0]! & 0x0f) * 4;
+  if (packet[0]! & 0x10 && packet.length >= offset + 4) offset += 4 + packet.readUInt16BE(offset + 2) * 4;
+  return offset;
+}
+
+/**
+ * Whether a packet begins something a depacketizer can output on its own: a VP8 frame (RFC 7741:
+ * S bit set, partition 0) or an H264 NAL unit (RFC 6184: single NAL, STAP-A, or the first FU-A
+ * fragment). A decoder that joins mid-stream throws away everything before such a packet.
+ */
+export function startsFrame(packet: Buffer, header: RtpHeader, mimeType: string): boolean {
+  const first = packet[header.payloadOffset];
+  if (first === undefined) return false;
+  switch (mimeType.toLowerCase()) {
+    case 'video/vp8':
+      return (first & 0x10) !== 0 && (first & 0x07) === 0;
+    case 'video/h264': {
+      const type = first & 0x1f;
+      if (type >= 1 && type <= 24) return true;
+      return type === 28 && ((packet[header.payloadOffset + 1] ?? 0) & 0x80) !== 0;
+    }
+    default:
+      return true;
+  }
 }

@@ -58,10 +58,22 @@ export class Peer extends EventEmitter<PeerEvents> {
       throw limitExceeded(`a peer may have at most ${this.options.maxProducers} producers`);
     }
     const producer = await transport.produce({ kind, rtpParameters });
+    this.adoptProducer(producer);
+    return producer;
+  }
+
+  /**
+   * Takes on a producer made server-side on a transport of this peer's room (RTP ingest from a camera
+   * or gateway, or a benchmark's replayed stream): it is counted, tapped and closed like the peer's own.
+   */
+  adoptProducer(producer: types.Producer): void {
+    if (this.producers.size >= this.options.maxProducers) {
+      producer.close();
+      throw limitExceeded(`a peer may have at most ${this.options.maxProducers} producers`);
+    }
     this.producers.set(producer.id, producer);
     producer.observer.once('close', () => this.producers.delete(producer.id));
     this.emit('producerAdded', producer);
-    return producer;
   }
 
   producer(producerId: string): types.Producer {
@@ -98,8 +110,9 @@ export class Peer extends EventEmitter<PeerEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // Closing the transports closes their producers and consumers.
+    // Closing the transports closes their producers and consumers; adopted producers close themselves.
     for (const transport of this.transports.values()) transport.close();
+    for (const producer of this.producers.values()) producer.close();
     this.emit('closed');
     this.removeAllListeners();
   }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { isRtcp, parseRtpHeader, startsFrame } from '../../server/src/media/rtp.ts';
+
+function rtp(payload: number[], { marker = false, extensionWords = 0 } = {}): Buffer {
+  const header = Buffer.alloc(12);
+  header[0] = 0x80 | (extensionWords ? 0x10 : 0);
+  header[1] = (marker ? 0x80 : 0) | 101;
+  header.writeUInt16BE(4242, 2);
+  header.writeUInt32BE(0xdeadbeef, 4);
+  header.writeUInt32BE(1234, 8);
+  const extension = extensionWords ? Buffer.alloc(4 + 4 * extensionWords) : Buffer.alloc(0);
+  if (extensionWords) extension.writeUInt16BE(extensionWords, 2);
+  return Buffer.concat([header, extension, Buffer.from(payload)]);
+}
+
+describe('rtp', () => {
+  it('parses the header fields the tap uses, past a header extension', () => {
+    const header = parseRtpHeader(rtp([0x10], { marker: true, extensionWords: 2 }))!;
+    expect(header).toEqual({ payloadType: 101, marker: true, sequenceNumber: 4242, timestamp: 0xdeadbeef, ssrc: 1234, payloadOffset: 24 });
+  });
+
+  it('tells RTCP from RTP', () => {
+    expect(isRtcp(Buffer.from([0x80, 200, 0, 6]))).toBe(true);
+    expect(isRtcp(rtp([0]))).toBe(false);
+    expect(parseRtpHeader(Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]))).toBeUndefined();
+  });
+
+  it('finds frame starts: VP8 S bit on partition 0, H264 single NAL / STAP-A / first FU-A fragment', () => {
+    const starts = (payload: number[], mime: string) => {
+      const packet = rtp(payload);
+      return startsFrame(packet, parseRtpHeader(packet)!, mime);
+    };
+    expect(starts([0x10, 0], 'video/VP8')).toBe(true);
+    expect(starts([0x00, 0], 'video/VP8')).toBe(false);
+    expect(starts([0x11, 0], 'video/VP8')).toBe(false);
+    expect(starts([0x65], 'video/H264')).toBe(true);
+    expect(starts([0x78], 'video/H264')).toBe(true);
+    expect(starts([0x7c, 0x85], 'video/H264')).toBe(true);
+    expect(starts([0x7c, 0x05], 'video/H264')).toBe(false);
+  });
+});
