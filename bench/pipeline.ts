@@ -1,90 +1,129 @@
 /**
- * The analysis pipeline under load: N concurrent 640x480 face-video streams (replayed RTP, no encoding
- * cost), capture -> affect event latency, events per second, dropped frames, batch sizes, CPU by part.
- *   npm run bench:pipeline [-- --streams 1,4 --seconds 10]
- * "capture" is the RTP arrival of the frame at the server (replay runs on this host, so it is send time).
+ * The analysis pipeline under load: N concurrent 640x480 face-video streams replayed as RTP (no encoding
+ * cost), with the shipped model: capture -> affect event latency, drops, batch sizes, CPU by component.
+ *   npm run bench:pipeline [-- --streams 1,4,8] [--capacity] [--fps 10] [--seconds 10] [--json file]
+ * --capacity raises the stream count until analysis drops more than 5% of frames or p95 latency passes
+ * 250 ms, and reports the largest count that held.
+ * "capture" is the frame's RTP arrival at the server (the replay runs on this host, so it is send time);
+ * events are timed when they reach a socket.io subscriber. The replaying ffmpeg processes' CPU is measured
+ * and left out of the server's.
  */
 import { parseArgs } from 'node:util';
-import os from 'node:os';
 import { AffectSubscriber } from '../client/src/AffectSubscriber.ts';
-import type { AffectEvent } from '../protocol/affect-event.ts';
 import { loadConfig } from '../server/src/config.ts';
-import { metricValue, startTestServer } from '../test/helpers/server.ts';
+import { startTestServer } from '../test/helpers/server.ts';
+import { analysisWindow, STAGES, type AnalysisWindow } from './lib/analysisMetrics.ts';
 import { cpuMeter } from './lib/cpu.ts';
+import { describeMachine, writeResults } from './lib/report.ts';
 import { faceVideoVp8, replayIntoRoom, type ReplayedStream } from './lib/rtpReplay.ts';
 import { fmt, median, quantile } from './lib/stats.ts';
 
 const { values } = parseArgs({
-  options: { streams: { type: 'string', default: '1,4' }, seconds: { type: 'string', default: '10' }, warmup: { type: 'string', default: '4' } },
+  options: {
+    streams: { type: 'string', default: '1,4' },
+    capacity: { type: 'boolean', default: false },
+    fps: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '4' },
+    json: { type: 'string' },
+  },
 });
-const seconds = Number(values.seconds);
-const STAGES = ['decode', 'queue', 'analyse', 'emit'] as const;
-const stageRows: string[] = [];
+const CAPACITY = { maxDroppedPercent: 5, maxP95Ms: 250 };
+const CAPACITY_STEPS = [1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 32];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const file = await faceVideoVp8();
 
-console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}; model ${loadConfig().vision.affectModelPath}`);
-console.log('streams | events/s/stream | capture->emit p50 p95 p99 ms | ->subscriber p50 p95 ms | dropped | mean batch | CPU % of a core: node workers decoders senders');
+interface Run {
+  streams: number;
+  eventsPerStreamPerSecond: number;
+  latencyMs: { p50: number; p95: number; p99: number };
+  analysis: AnalysisWindow;
+  /** % of one core over the window, whole group (not per stream). */
+  cpu: { node: number; detect: number; model: number; nodeOther: number; mediasoup: number; decoders: number; senders: number };
+}
 
-for (const count of values.streams.split(',').map(Number)) {
-  const app = await startTestServer({ MAX_PEERS_PER_ROOM: '64', LOG_LEVEL: 'error' });
+async function measure(streamCount: number): Promise<Run> {
+  const app = await startTestServer({ TAP_FPS: values.fps, MAX_PEERS_PER_ROOM: '64', LOG_LEVEL: 'error' });
   const streams: ReplayedStream[] = [];
-  for (let i = 0; i < count; i++) streams.push(await replayIntoRoom(app, 'bench', file, 1000 + i));
-  const subscriber = await AffectSubscriber.connect({ url: app.url, token: app.subscriberToken('bench'), subscriptions: [{ roomId: 'bench' }], validate: false });
-  await sleep(Number(values.warmup) * 1000);
+  try {
+    for (let i = 0; i < streamCount; i++) streams.push(await replayIntoRoom(app, 'bench', file, 1000 + i));
+    const subscriber = await AffectSubscriber.connect({ url: app.url, token: app.subscriberToken('bench'), subscriptions: [{ roomId: 'bench' }], validate: false });
+    await sleep(Number(values.warmup) * 1000);
 
-  const metricsAt = async () => {
-    const text = await (await fetch(`${app.url}/metrics`)).text();
-    const stage = (name: string, part: 'sum' | 'count') => metricValue(text, `analysis_stage_seconds_${part}`, `{stage="${name}"}`) ?? 0;
+    const window = await analysisWindow(app);
+    const cpu = cpuMeter({
+      node: () => [process.pid],
+      mediasoup: () => app.pool.workers.map((w) => w.pid),
+      decoders: () => streams.map((s) => app.taps!.get(s.producerId)?.decoderPid ?? 0),
+      senders: () => streams.map((s) => s.sender.pid ?? 0),
+    });
+    const started = Date.now();
+    const latencies: number[] = [];
+    const stop = subscriber.onEvent((event) => {
+      if (event.type === 'affect') latencies.push(Date.now() - event.captureTime);
+    });
+    await sleep(Number(values.seconds) * 1000);
+    stop();
+    const usage = cpu();
+    const seconds = (Date.now() - started) / 1000;
+    const analysis = await window();
+    subscriber.close();
+    const detect = (100 * analysis.detectSeconds) / seconds;
+    const model = (100 * analysis.modelSeconds) / seconds;
     return {
-      stages: Object.fromEntries(STAGES.map((name) => [name, { sum: stage(name, 'sum'), count: stage(name, 'count') }])),
-      analysed: metricValue(text, 'analysis_frames_total') ?? 0,
-      dropped: metricValue(text, 'analysis_frames_dropped_total') ?? 0,
-      batchSum: metricValue(text, 'analysis_batch_size_sum') ?? 0,
-      batchCount: metricValue(text, 'analysis_batch_size_count') ?? 0,
+      streams: streamCount,
+      eventsPerStreamPerSecond: latencies.length / seconds / streamCount,
+      latencyMs: { p50: median(latencies), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99) },
+      analysis,
+      cpu: {
+        node: usage.node!,
+        detect,
+        model,
+        nodeOther: Math.max(0, usage.node! - detect - model),
+        mediasoup: usage.mediasoup!,
+        decoders: usage.decoders!,
+        senders: usage.senders!,
+      },
     };
-  };
-  const before = await metricsAt();
-  const cpu = cpuMeter({
-    node: () => [process.pid],
-    workers: () => app.pool.workers.map((w) => w.pid),
-    decoders: () => streams.map((s) => app.taps!.get(s.producerId)?.decoderPid ?? 0),
-    senders: () => streams.map((s) => s.sender.pid ?? 0),
-  });
-  const events: { event: AffectEvent; receivedAt: number }[] = [];
-  const stop = subscriber.onEvent((event) => event.type === 'affect' && events.push({ event, receivedAt: Date.now() }));
-  await sleep(seconds * 1000);
-  stop();
-  const usage = cpu();
-  const after = await metricsAt();
+  } finally {
+    for (const stream of streams) stream.stop();
+    await app.close();
+  }
+}
 
-  const emit = events.map(({ event }) => event.emitTime - event.captureTime);
-  const received = events.map(({ event, receivedAt }) => receivedAt - event.captureTime);
-  const analysed = after.analysed - before.analysed;
-  const dropped = after.dropped - before.dropped;
+const holds = (run: Run) =>
+  run.eventsPerStreamPerSecond > 0 && run.analysis.droppedPercent <= CAPACITY.maxDroppedPercent && run.latencyMs.p95 <= CAPACITY.maxP95Ms;
+
+console.log(describeMachine());
+console.log(`model ${loadConfig().vision.affectModelPath}, analysis at ${values.fps} fps (TAP_FPS), ${values.seconds} s per run`);
+console.log('streams | events/s/stream | capture->event p50 p95 p99 ms | dropped | mean batch | CPU % of a core, per stream: detect model node-other mediasoup decode = server | senders');
+const runs: Run[] = [];
+const counts = values.capacity ? CAPACITY_STEPS : values.streams.split(',').map(Number);
+for (const count of counts) {
+  const run = await measure(count);
+  runs.push(run);
+  const per = (x: number) => fmt(x / count, 1);
+  const { cpu } = run;
   console.log(
     [
       String(count).padStart(7),
-      fmt(events.length / seconds / count).padStart(15),
-      `${fmt(median(emit), 0)} ${fmt(quantile(emit, 0.95), 0)} ${fmt(quantile(emit, 0.99), 0)}`.padStart(28),
-      `${fmt(median(received), 0)} ${fmt(quantile(received, 0.95), 0)}`.padStart(23),
-      `${fmt((100 * dropped) / Math.max(1, analysed + dropped))}%`.padStart(7),
-      fmt((after.batchSum - before.batchSum) / Math.max(1, after.batchCount - before.batchCount), 2).padStart(10),
-      `${fmt(usage.node!, 0)} ${fmt(usage.workers!, 0)} ${fmt(usage.decoders!, 0)} ${fmt(usage.senders!, 0)}`.padStart(20),
+      fmt(run.eventsPerStreamPerSecond).padStart(15),
+      `${fmt(run.latencyMs.p50, 0)} ${fmt(run.latencyMs.p95, 0)} ${fmt(run.latencyMs.p99, 0)}`.padStart(29),
+      `${fmt(run.analysis.droppedPercent)}%`.padStart(7),
+      fmt(run.analysis.meanBatch, 2).padStart(10),
+      `${per(cpu.detect)} ${per(cpu.model)} ${per(cpu.nodeOther)} ${per(cpu.mediasoup)} ${per(cpu.decoders)} = ${per(cpu.node + cpu.mediasoup + cpu.decoders)} | ${per(cpu.senders)}`,
     ].join(' | '),
   );
-  stageRows.push(
-    `${String(count).padStart(7)} | ` +
-      STAGES.map((name) => {
-        const d = { sum: after.stages[name]!.sum - before.stages[name]!.sum, count: after.stages[name]!.count - before.stages[name]!.count };
-        return fmt((1000 * d.sum) / Math.max(1, d.count)).padStart(7);
-      }).join(' | '),
-  );
-  subscriber.close();
-  for (const stream of streams) stream.stop();
-  await app.close();
+  if (values.capacity && !holds(run)) break;
 }
 
-console.log('\nmean ms per stage: decode = RTP arrival -> decoded, queue = decoded -> detection starts, analyse = detect + batched inference, emit = capture -> event');
+console.log('\nmean ms per frame and stage: decode = RTP arrival -> decoded, queue = decoded -> detection starts, detect, infer = batch wait + model, emit = capture -> event emitted');
 console.log(`streams | ${STAGES.map((s) => s.padStart(7)).join(' | ')}`);
-for (const row of stageRows) console.log(row);
+for (const run of runs) console.log(`${String(run.streams).padStart(7)} | ${STAGES.map((s) => fmt(run.analysis.stageMs[s]).padStart(7)).join(' | ')}`);
+
+let capacity: number | undefined;
+if (values.capacity) {
+  capacity = runs.filter(holds).at(-1)?.streams ?? 0;
+  console.log(`\ncapacity at ${values.fps} fps (<= ${CAPACITY.maxDroppedPercent}% dropped, p95 <= ${CAPACITY.maxP95Ms} ms): ${capacity} streams`);
+}
+writeResults(values.json, 'pipeline', { fps: Number(values.fps), seconds: Number(values.seconds), capacityRule: CAPACITY, capacity, runs });

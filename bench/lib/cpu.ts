@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100;
 
@@ -24,4 +24,28 @@ export function cpuMeter(groups: Record<string, () => number[]>) {
     const seconds = (Date.now() - t0) / 1000;
     return Object.fromEntries(Object.keys(groups).map((name) => [name, (100 * (end[name]! - start[name]!)) / seconds]));
   };
+}
+
+/** Every process descended from `pid` (children, grandchildren...), from /proc (Linux). */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // gone between listing and reading
+    }
+  }
+  const found: number[] = [];
+  const visit = (p: number) => {
+    for (const child of children.get(p) ?? []) {
+      found.push(child);
+      visit(child);
+    }
+  };
+  visit(pid);
+  return found;
 }

@@ -35,7 +35,10 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
   const inference = createAffectInference(model, {
     maxBatchSize: options.maxBatchSize,
     maxWaitMs: options.maxBatchWaitMs,
-    onBatch: (stats) => metrics.batchSize.observe(stats.size),
+    onBatch: (stats) => {
+      metrics.batchSize.observe(stats.size);
+      metrics.modelRun.observe(stats.runMs / 1000);
+    },
   });
   const auThresholdsByName = Object.fromEntries(
     model.info.auLabels.map((label, i): [string, HysteresisThresholds] => {
@@ -90,6 +93,7 @@ function observeLatency(metrics: Metrics, analysed: AnalysedFrame, now: number):
   metrics.framesAnalysed.inc();
   metrics.stageLatency.observe({ stage: 'decode' }, (frame.decodedTime - frame.captureTime) / 1000);
   metrics.stageLatency.observe({ stage: 'queue' }, (analysed.detectStart - frame.decodedTime) / 1000);
-  metrics.stageLatency.observe({ stage: 'analyse' }, (analysed.inferEnd - analysed.detectStart) / 1000);
+  metrics.stageLatency.observe({ stage: 'detect' }, (analysed.detectEnd - analysed.detectStart) / 1000);
+  metrics.stageLatency.observe({ stage: 'infer' }, (analysed.inferEnd - analysed.detectEnd) / 1000);
   metrics.stageLatency.observe({ stage: 'emit' }, (now - frame.captureTime) / 1000);
 }

@@ -83,9 +83,16 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers,
     }),
+    modelRun: new Histogram({
+      name: 'analysis_model_run_seconds',
+      help: 'one affect model call (a batch: alignment, inference, decoding)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16],
+      registers,
+    }),
     stageLatency: new Histogram({
       name: 'analysis_stage_seconds',
-      help: 'per-stage latency: decode (capture->decoded), queue (decoded->detect), analyse (detect->inferred), emit (capture->emit)',
+      help:
+        'per-stage latency: decode (capture->decoded), queue (decoded->detect), detect, infer (faces detected->affect inferred: batch wait + model), emit (capture->emit)',
       labelNames: ['stage'],
       buckets: [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2],
       registers,

@@ -163,15 +163,17 @@ describe('a call through the SFU with the frame tap', () => {
 
   it('survives a dead media worker: the room closes with a clear event, pages rejoin, media flows again', async () => {
     const [worker] = app.pool.workers;
-    const roomClosed = pageA.evaluate(
-      () => new Promise<string>((resolve) => {
-        const status = document.getElementById('status')!;
+    // The watch is in place before the kill: the page may show the event and move on within milliseconds.
+    await pageA.evaluate(() => {
+      const status = document.getElementById('status')!;
+      (window as unknown as { roomEnded: Promise<string> }).roomEnded = new Promise<string>((resolve) => {
         new MutationObserver(() => status.textContent?.includes('ended') && resolve(status.textContent)).observe(status, {
           childList: true,
         });
-      }),
-    );
+      });
+    });
     process.kill(worker!.pid, 'SIGKILL');
+    const roomClosed = pageA.evaluate(() => (window as unknown as { roomEnded: Promise<string> }).roomEnded);
     expect(await roomClosed).toContain('worker-died');
     await expect.poll(() => app.pool.size, { timeout: 10_000 }).toBe(1);
     for (const page of [pageA, pageB]) {

@@ -31,6 +31,7 @@ function frameAt(timeMs: number, faceIds: number[], ended: number[] = []): Analy
     },
     timeMs,
     detectStart: timeMs + 31,
+    detectEnd: timeMs + 36,
     inferEnd: timeMs + 40,
     faces: faceIds.map((id) => ({ id, detection, prediction })),
     ended,

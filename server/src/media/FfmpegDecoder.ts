@@ -72,6 +72,9 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       `scale=w=${w}:h=${h}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,` +
         'format=rgb24,showinfo=checksum=0',
       '-fps_mode', 'passthrough',
+      // The rawvideo encoder is frame-threaded: with more than one thread it holds each frame until the
+      // next ones arrive, one frame interval (or more, on more cores) of latency for nothing.
+      '-threads', '1',
       '-f', 'rawvideo',
       'pipe:1',
     ];

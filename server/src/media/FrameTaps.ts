@@ -42,6 +42,10 @@ export class FrameTaps {
     return this.#taps.get(streamId);
   }
 
+  values(): IterableIterator<FrameTap> {
+    return this.#taps.values();
+  }
+
   /** The streams being tapped now, then each new one as it starts. */
   get streams$(): Observable<FrameStream> {
     return new Observable<FrameStream>((subscriber) => {

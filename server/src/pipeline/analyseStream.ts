@@ -14,8 +14,9 @@ export interface AnalysedFrame {
   frame: Frame;
   /** The frame's capture time: the clock of tracking and smoothing. */
   timeMs: number;
-  /** When detection started and inference finished, for per-stage latency. */
+  /** When detection started and ended and inference finished, for per-stage latency. */
   detectStart: number;
+  detectEnd: number;
   inferEnd: number;
   faces: { id: number; detection: FaceDetection; prediction: AffectPrediction }[];
   ended: number[];
@@ -41,6 +42,7 @@ interface Inferred {
   frame: Frame;
   timeMs: number;
   detectStart: number;
+  detectEnd: number;
   inferEnd: number;
   detections: FaceDetection[];
   predictions: AffectPrediction[];
@@ -57,9 +59,10 @@ export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<F
   const analyse = (frame: Frame) =>
     defer(async () => {
       const detectStart = Date.now();
-      return { detectStart, detections: await detector.detect(frame) };
+      const detections = await detector.detect(frame);
+      return { detectStart, detectEnd: Date.now(), detections };
     }).pipe(
-      switchMap(({ detectStart, detections }) =>
+      switchMap(({ detectStart, detectEnd, detections }) =>
         (detections.length
           ? forkJoin(detections.map((detection) => inference.submit({ image: frame, detection })))
           : of([] as AffectPrediction[])
@@ -68,6 +71,7 @@ export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<F
             frame,
             timeMs: frame.captureTime,
             detectStart,
+            detectEnd,
             inferEnd: Date.now(),
             detections,
             predictions,
@@ -93,10 +97,11 @@ export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<F
         })),
       })),
       smoothAffect(options.smoothing),
-      map(({ frame, timeMs, detectStart, inferEnd, faces, ended }): AnalysedFrame => ({
+      map(({ frame, timeMs, detectStart, detectEnd, inferEnd, faces, ended }): AnalysedFrame => ({
         frame,
         timeMs,
         detectStart,
+        detectEnd,
         inferEnd,
         faces,
         ended: [...ended],
