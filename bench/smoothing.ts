@@ -27,7 +27,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { from, lastValueFrom, map, toArray } from 'rxjs';
 import { loadConfig } from '../server/src/config.ts';
-import type { AffectSmoothingOptions, HysteresisThresholds } from '../server/src/pipeline/affectSmoothing.ts';
+import { AU_RELEASE_GAP, auThresholdsFromModel, type AffectSmoothingOptions } from '../server/src/pipeline/affectSmoothing.ts';
 import { smoothAffect, type AffectFrame } from '../server/src/pipeline/smoothAffect.ts';
 import { trackFaces } from '../server/src/pipeline/trackFaces.ts';
 import {
@@ -58,8 +58,6 @@ const HEIGHT = 480;
 /** Frames averaged on each side of a step (about half a second), and how many steps the step lag is taken over. */
 const STEP_WINDOW = 8;
 const STEPS = 5;
-// affectService.ts turns an AU off this far below its calibrated threshold.
-const SERVICE_AU_RELEASE_GAP = 0.15;
 // The smoothing requires off < on; a gap this small is a plain threshold.
 const NO_HYSTERESIS = 1e-9;
 // The smoothing requires tau > 0; at 1 µs exp(-dt / tau) underflows to 0, so every sample passes whole.
@@ -324,18 +322,13 @@ const current: Params = { ...defaults.smoothing, auHysteresis: true };
 
 /** The smoothing options for `p`, as affectService.ts builds them from the configuration and the model. */
 function smoothingOptions(p: Params): AffectSmoothingOptions {
-  const gap = p.auHysteresis ? SERVICE_AU_RELEASE_GAP : NO_HYSTERESIS;
+  const gap = p.auHysteresis ? AU_RELEASE_GAP : NO_HYSTERESIS;
   return {
     valenceArousal: { minCutoffHz: p.vaMinCutoffHz, beta: p.vaBeta, derivativeCutoffHz: 1 },
     expressionTauMs: p.expressionTauMs || NO_EMA_MS,
     auTauMs: p.auTauMs || NO_EMA_MS,
     auThresholds: { on: 0.5, off: 0.35 },
-    auThresholdsByName: Object.fromEntries(
-      model.info.auLabels.map((label, i): [string, HysteresisThresholds] => {
-        const on = model.info.auThresholds[i]!;
-        return [label, { on, off: Math.max(0, on - gap) }];
-      }),
-    ),
+    auThresholdsByName: auThresholdsFromModel(model.info.auLabels, model.info.auThresholds, gap),
   };
 }
 
@@ -398,7 +391,7 @@ const filters: Filter[] = [
   {
     name: 'AUs (EMA on probabilities, hysteresis on the flags)',
     grid: [0, 100, 200, 400].flatMap((auTauMs) => [true, false].map((auHysteresis) => ({ auTauMs, auHysteresis }))),
-    label: (p) => `tau ${p.auTauMs} ms, hysteresis ${p.auHysteresis ? SERVICE_AU_RELEASE_GAP : 'off'}`,
+    label: (p) => `tau ${p.auTauMs} ms, hysteresis ${p.auHysteresis ? AU_RELEASE_GAP : 'off'}`,
     jitter: (m) => m.auTogglesPerS,
     lag: (m) => m.auLag,
     columns: [['AU toggles/s', (m) => fmt(m.auTogglesPerS, 2)], ...lagColumns('AU', (m) => m.auLag)],

@@ -6,15 +6,12 @@ import { createLogger } from './log.ts';
 import type { FrameStream, FrameTaps } from './media/FrameTaps.ts';
 import type { Metrics } from './metrics.ts';
 import { createAffectInference } from './pipeline/affectInference.ts';
-import type { HysteresisThresholds } from './pipeline/affectSmoothing.ts';
+import { auThresholdsFromModel } from './pipeline/affectSmoothing.ts';
 import { analyseStream, type AnalysedFrame } from './pipeline/analyseStream.ts';
 import type { AffectModel } from './vision/AffectModel.ts';
 import type { FaceDetector } from './vision/FaceDetector.ts';
 
 const log = createLogger('analysis');
-
-/** How far below its activation threshold an AU must fall to turn off again (hysteresis gap). */
-const AU_RELEASE_GAP = 0.15;
 
 export interface AffectServiceDeps {
   taps: FrameTaps;
@@ -40,12 +37,7 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
       metrics.modelRun.observe(stats.runMs / 1000);
     },
   });
-  const auThresholdsByName = Object.fromEntries(
-    model.info.auLabels.map((label, i): [string, HysteresisThresholds] => {
-      const on = model.info.auThresholds[i]!;
-      return [label, { on, off: Math.max(0, on - AU_RELEASE_GAP) }];
-    }),
-  );
+  const auThresholdsByName = auThresholdsFromModel(model.info.auLabels, model.info.auThresholds);
   const analyse = analyseStream({
     detector,
     inference,

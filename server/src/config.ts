@@ -62,9 +62,9 @@ const EnvSchema = z.object({
   SMOOTH_VA_MIN_CUTOFF_HZ: z.coerce.number().positive().default(0.5),
   SMOOTH_VA_BETA: z.coerce.number().nonnegative().default(0.5),
   /** Expression EMA: 150 ms more than halves label flips (1.8 -> 0.8/s) at ~80 ms lag; 300 ms: 10% fewer, ~200 ms. */
-  SMOOTH_EXPRESSION_TAU_MS: z.coerce.number().nonnegative().default(150),
+  SMOOTH_EXPRESSION_TAU_MS: z.coerce.number().positive().default(150),
   /** AU EMA before the hysteresis: 100 ms toggles as rarely as 200 ms (0.27/s; raw 2.7/s) at half the lag (~60 ms). */
-  SMOOTH_AU_TAU_MS: z.coerce.number().nonnegative().default(100),
+  SMOOTH_AU_TAU_MS: z.coerce.number().positive().default(100),
 
   // affect event stream
   /** Signs subscriber tokens. Without it a random one is made at start: only this process can mint tokens. */

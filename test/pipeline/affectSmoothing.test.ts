@@ -84,7 +84,8 @@ describe('smoothAffectStep', () => {
   });
 
   it('blends expression probabilities by elapsed time, not by frame count', () => {
-    // 300 ms of "happy" after "neutral", as 10 frames at 30 fps or 3 at 10 fps.
+    // 300 ms of "happy" after "neutral", as 10 frames at 30 fps or 3 at 10 fps: one time constant.
+    const o = resolveAffectSmoothing({ expressionTauMs: 300 });
     const at = (fps: number) =>
       smooth([
         [prediction(0, 0, neutral), 0],
@@ -92,7 +93,7 @@ describe('smoothAffectStep', () => {
           prediction(0, 0, happy),
           ((i + 1) * 1000) / fps,
         ]),
-      ]).at(-1)!.expression.probs;
+      ], o).at(-1)!.expression.probs;
     const fast = at(30);
     const slow = at(10);
     expect(fast.happy).toBeCloseTo(slow.happy!, 12);
@@ -120,7 +121,7 @@ describe('smoothAffectStep', () => {
       prediction(0, 0, neutral, { AU12: p }),
       i * 66,
     ]);
-    const aus = smooth(frames).map((o) => o.aus.AU12!);
+    const aus = smooth(frames, resolveAffectSmoothing({ auTauMs: 200 })).map((o) => o.aus.AU12!);
     expect(aus.map((a) => a.active)).toEqual([false, false, false, false]);
     // 0.1 + (1 - exp(-66 / 200)) * 0.8.
     expect(aus[1]!.p).toBeCloseTo(0.1 + (1 - Math.exp(-0.33)) * 0.8, 12);
