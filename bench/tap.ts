@@ -4,15 +4,17 @@
  *   npm run bench:tap [-- --seconds 15 --joins 3]
  */
 import { parseArgs } from 'node:util';
-import os from 'node:os';
 import { filter, firstValueFrom, takeUntil, timer, toArray } from 'rxjs';
 import { joinCall, launchBrowser } from '../test/helpers/browser.ts';
 import { faceVideoY4m } from '../test/helpers/faceVideo.ts';
 import { startTestServer } from '../test/helpers/server.ts';
+import { describeMachine, writeResults } from './lib/report.ts';
 import { fmt, median, quantile } from './lib/stats.ts';
 import { readTimestampBar, timestampBarInitScript } from './lib/timestampBar.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '15' }, joins: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '15' }, joins: { type: 'string', default: '3' }, json: { type: 'string' } },
+});
 const seconds = Number(values.seconds);
 
 // The tap alone: analysis would compete with the browsers for the cores.
@@ -45,7 +47,7 @@ for (const frame of frames) {
 await browser.close();
 await app.close();
 
-console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}`);
+console.log(describeMachine());
 console.log(`join -> first decoded frame, ms (median of ${firstFrameMs.length}): ${fmt(median(firstFrameMs), 0)}  [${firstFrameMs.join(', ')}]`);
 console.log(`frames delivered: ${frames.length} in ${seconds} s = ${fmt(frames.length / seconds)} fps (TAP_FPS default 15), bar read in ${glassToNode.length}`);
 console.log('latency, ms              p50     p95');
@@ -56,3 +58,9 @@ for (const [name, xs] of [
 ] as const) {
   console.log(`${name.padEnd(30)} ${fmt(median(xs)).padStart(6)}  ${fmt(quantile(xs, 0.95)).padStart(6)}`);
 }
+const latency = (xs: number[]) => ({ p50: median(xs), p95: quantile(xs, 0.95) });
+writeResults(values.json, 'tap', {
+  joinToFirstFrameMs: { median: median(firstFrameMs), all: firstFrameMs },
+  fps: frames.length / seconds,
+  latencyMs: { captureToDecoded: latency(glassToNode), captureToArrival: latency(glassToArrival), arrivalToDecoded: latency(arrivalToNode) },
+});

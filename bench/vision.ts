@@ -15,11 +15,13 @@ import { createFaceAligner } from '../server/src/vision/FaceAligner.ts';
 import { createFaceDetector, type DetectTimings } from '../server/src/vision/FaceDetector.ts';
 import { createSessionFactory } from '../server/src/vision/sessions.ts';
 import { loadImage } from '../test/vision/loadImage.ts';
+import { writeResults } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '100' },
     frame: { type: 'string', default: fileURLToPath(new URL('../test/fixtures/astronaut.png', import.meta.url)) },
+    json: { type: 'string' },
   },
 });
 const runs = Number(values.runs);
@@ -29,7 +31,7 @@ const frame = loadImage(values.frame);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const stages = ['letterbox', 'detect', 'decode', 'align', 'infer', 'postprocess'] as const;
-const rows: string[] = [];
+const rows: { threads: number; batch: number; medianMs: Record<(typeof stages)[number], number> }[] = [];
 let device = '';
 
 for (const threads of [1, 2]) {
@@ -57,8 +59,7 @@ for (const threads of [1, 2]) {
       if (run < 0) continue;
       for (const [stage, ms] of Object.entries({ ...d, align, ...p })) samples[stage as (typeof stages)[number]].push(ms);
     }
-    const cells = stages.map((s) => median(samples[s]).toFixed(3));
-    rows.push(`| ${threads} | ${batch} | ${cells.join(' | ')} |`);
+    rows.push({ threads, batch, medianMs: Object.fromEntries(stages.map((s) => [s, median(samples[s])])) as Record<(typeof stages)[number], number> });
   }
   await detector.release();
   await model.release();
@@ -71,4 +72,5 @@ console.log(
 );
 console.log(`| threads | batch | ${stages.join(' | ')} |`);
 console.log(`|---|---|${stages.map(() => '---').join('|')}|`);
-for (const row of rows) console.log(row);
+for (const row of rows) console.log(`| ${row.threads} | ${row.batch} | ${stages.map((s) => row.medianMs[s].toFixed(3)).join(' | ')} |`);
+writeResults(values.json, 'vision', { device, frame: values.frame, detector: vision.detectorModel, affectModel: affectPath, runs, rows });

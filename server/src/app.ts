@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server as SocketIoServer } from 'socket.io';
-import type { Subscription } from 'rxjs';
 import type { SubscriberClaims } from '../../protocol/affect-subscriber.ts';
 import { startAffectService } from './affectService.ts';
 import type { Config } from './config.ts';
@@ -17,7 +16,8 @@ import { createMetrics, type Metrics, type SfuCounts } from './metrics.ts';
 import { attachSignaling } from './signaling/SignalingServer.ts';
 import { Rooms } from './sfu/Rooms.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
-import { createFaceDetector, createSessionFactory, loadAffectModel } from './vision/index.ts';
+import { createFaceDetector, createSessionFactory, loadAffectModel, type AffectModel, type FaceDetector } from './vision/index.ts';
+import { VisionWorkers } from './vision/VisionWorkers.ts';
 
 const log = createLogger('app');
 const CLIENT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../client/dist');
@@ -110,7 +110,7 @@ export async function startApp(config: Config): Promise<App> {
     hub,
     subscriberToken,
     async close() {
-      analysis?.unsubscribe();
+      await analysis?.stop();
       taps?.closeAll();
       hub.close();
       rooms.closeAll();
@@ -122,23 +122,43 @@ export async function startApp(config: Config): Promise<App> {
   };
 }
 
-/** Loads the models and starts analysing every tapped stream. */
-async function startAnalysis(config: Config, taps: FrameTaps, hub: AffectHub, metrics: Metrics): Promise<Subscription> {
-  const { affectModelPath } = config.vision;
-  const sessions = createSessionFactory({
-    provider: config.vision.provider,
-    intraOpThreads: config.vision.intraOpThreads,
-    interOpThreads: config.vision.interOpThreads,
-    log: (line) => log.info(line),
-  });
-  const detector = await createFaceDetector({
-    sessions,
-    model: config.vision.detectorModel,
-    minScore: config.vision.detectorMinScore,
-  });
-  const model = await loadAffectModel(affectModelPath, { sessions });
-  log.info('analysis on', { detector: detector.model, model: `${model.info.name} ${model.info.version}` });
-  return startAffectService({ taps, detector, model, hub, metrics, options: config.analysis });
+interface Analysis {
+  stop(): Promise<void>;
+}
+
+/** Loads the models (in vision worker threads unless VISION_WORKERS=0) and analyses every tapped stream. */
+async function startAnalysis(config: Config, taps: FrameTaps, hub: AffectHub, metrics: Metrics): Promise<Analysis> {
+  const { vision } = config;
+  const sessionOptions = { provider: vision.provider, intraOpThreads: vision.intraOpThreads, interOpThreads: vision.interOpThreads };
+  const detectorOptions = { model: vision.detectorModel, minScore: vision.detectorMinScore };
+  let detector: FaceDetector;
+  let model: AffectModel;
+  let release: () => Promise<void>;
+  if (vision.workers > 0) {
+    const workers = await VisionWorkers.start({
+      count: vision.workers,
+      init: { sessions: sessionOptions, detector: detectorOptions, affectModelPath: vision.affectModelPath },
+      log: (level, message) => log[level](message),
+    });
+    ({ detector, model } = workers);
+    release = () => workers.close();
+  } else {
+    const sessions = createSessionFactory({ ...sessionOptions, log: (line) => log.info(line) });
+    detector = await createFaceDetector({ sessions, ...detectorOptions });
+    model = await loadAffectModel(vision.affectModelPath, { sessions });
+    release = async () => {
+      await detector.release();
+      await model.release();
+    };
+  }
+  log.info('analysis on', { detector: detector.model, model: `${model.info.name} ${model.info.version}`, visionWorkers: vision.workers });
+  const service = startAffectService({ taps, detector, model, hub, metrics, options: config.analysis });
+  return {
+    async stop() {
+      service.unsubscribe();
+      await release();
+    },
+  };
 }
 
 function countSfu(pool: WorkerPool, rooms: Rooms): SfuCounts {

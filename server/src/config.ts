@@ -45,6 +45,11 @@ const EnvSchema = z.object({
   ORT_INTER_OP_THREADS: int(0, 256).default(1),
   /** back256 finds faces of any size; front128 is ~5x cheaper but misses faces under ~9% of the frame. */
   VISION_DETECTOR_MODEL: z.enum(['back256', 'front128']).default('back256'),
+  /**
+   * Threads running detection and the affect model (onnxruntime-node blocks the thread it runs on);
+   * 0 runs them on the main thread. Default: one per core (on 2 cores, 2 hold 16 streams at 10 fps, 1 holds 14).
+   */
+  VISION_WORKERS: int(0, 64).default(os.availableParallelism()),
   VISION_DETECTOR_MIN_SCORE: z.coerce.number().gt(0).lt(1).default(0.5),
   /** Affect model ONNX file meeting docs/affect-model-contract.md. */
   VISION_AFFECT_MODEL: z.string().min(1).default(SHIPPED_AFFECT_MODEL),
@@ -107,6 +112,7 @@ export interface Config {
     provider: Env['ORT_PROVIDER'];
     intraOpThreads: number;
     interOpThreads: number;
+    workers: number;
     detectorModel: Env['VISION_DETECTOR_MODEL'];
     detectorMinScore: number;
     affectModelPath: string;
@@ -182,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       provider: e.ORT_PROVIDER,
       intraOpThreads: e.ORT_INTRA_OP_THREADS,
       interOpThreads: e.ORT_INTER_OP_THREADS,
+      workers: e.VISION_WORKERS,
       detectorModel: e.VISION_DETECTOR_MODEL,
       detectorMinScore: e.VISION_DETECTOR_MIN_SCORE,
       affectModelPath: e.VISION_AFFECT_MODEL,

@@ -1,25 +1,52 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createFrameRateLimiter } from '../../server/src/media/frameRate.ts';
+import { frameRateFilter } from '../../server/src/media/frameRate.ts';
 
-const kept = (fps: number, times: number[]) => {
-  const keep = createFrameRateLimiter(fps);
-  return times.filter((t) => keep(t));
-};
+const run = promisify(execFile);
 
-describe('createFrameRateLimiter', () => {
-  it('thins a 30 fps source to 15 fps, evenly', () => {
-    const times = Array.from({ length: 30 }, (_, i) => Math.round((i * 1000) / 30));
-    expect(kept(15, times)).toEqual(times.filter((_, i) => i % 2 === 0));
+/** The times (s) of the frames real ffmpeg lets through: `source` makes the frames, the filter thins them. */
+async function kept(fps: number, source: string, seconds: number, before = 'null'): Promise<number[]> {
+  const { stderr } = await run('ffmpeg', [
+    '-hide_banner', '-nostats', '-loglevel', 'info',
+    '-f', 'lavfi', '-i', `testsrc=size=64x48:rate=${source}:duration=${seconds}`,
+    '-vf', `${before},${frameRateFilter(fps)},showinfo=checksum=0`,
+    '-fps_mode', 'passthrough', '-f', 'null', '-',
+  ]);
+  return [...stderr.matchAll(/pts_time:\s*([\d.]+)/g)].map((m) => Number(m[1]));
+}
+
+describe('frameRateFilter (real ffmpeg)', () => {
+  it('thins a 30 fps source to 15 fps, evenly', async () => {
+    const times = await kept(15, '30', 4);
+    expect(times).toHaveLength(60);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    for (const gap of gaps) expect(gap).toBeCloseTo(1 / 15, 3);
   });
 
-  it('delivers the target rate from a source that is not a multiple of it (20 -> 15 fps)', () => {
-    const times = Array.from({ length: 200 }, (_, i) => i * 50);
-    expect(kept(15, times).length).toBeGreaterThanOrEqual(148);
-    expect(kept(15, times).length).toBeLessThanOrEqual(151);
+  it('delivers the target rate from a source that is not a multiple of it (20 -> 15 fps)', async () => {
+    const times = await kept(15, '20', 10);
+    expect(times.length).toBeGreaterThanOrEqual(148);
+    expect(times.length).toBeLessThanOrEqual(151);
   });
 
-  it('keeps a jittered on-time frame, and restarts its grid after a pause instead of bursting', () => {
-    expect(kept(10, [0, 95, 200, 300])).toEqual([0, 95, 200, 300]);
-    expect(kept(10, [0, 100, 2000, 2010, 2050, 2100])).toEqual([0, 100, 2000, 2100]);
+  it('passes a source slower than the target untouched', async () => {
+    expect(await kept(15, '10', 3)).toHaveLength(30);
+  });
+});
+
+describe('frameRateFilter on irregular sources (real ffmpeg)', () => {
+  it('keeps frames that are a little early: 10 fps with every other frame 5 ms ahead stays 10 fps', async () => {
+    const times = await kept(10, '10', 3, `settb=1/1000,setpts='PTS-if(mod(N,2),0.005/TB,0)'`);
+    expect(times).toHaveLength(30);
+  });
+
+  it('restarts its grid after a pause instead of letting a burst through', async () => {
+    // 30 fps with the second second missing, thinned to 10 fps.
+    const times = await kept(10, '30', 3, `select='not(between(t,1,2))'`);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0.09);
+    expect(times.length).toBeGreaterThanOrEqual(19);
+    expect(times.length).toBeLessThanOrEqual(21);
   });
 });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { frameRateFilter } from './frameRate.ts';
 
 export interface DecoderOptions {
   ffmpegPath: string;
@@ -8,6 +9,8 @@ export interface DecoderOptions {
   /** Frames are scaled to fit inside this box, keeping their aspect ratio. */
   maxWidth: number;
   maxHeight: number;
+  /** At most this many frames per second come out; the rest are dropped before scaling. */
+  maxFps: number;
 }
 
 export interface DecodedFrame {
@@ -69,7 +72,7 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       '-i', 'pipe:0',
       '-an',
       '-vf',
-      `scale=w=${w}:h=${h}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,` +
+      `${frameRateFilter(options.maxFps)},scale=w=${w}:h=${h}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,` +
         'format=rgb24,showinfo=checksum=0',
       '-fps_mode', 'passthrough',
       // The rawvideo encoder is frame-threaded: with more than one thread it holds each frame until the

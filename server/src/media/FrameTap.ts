@@ -4,7 +4,6 @@ import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { FfmpegDecoder, type DecodedFrame } from './FfmpegDecoder.ts';
 import type { Frame } from './Frame.ts';
-import { createFrameRateLimiter } from './frameRate.ts';
 import { freeUdpPort } from './ports.ts';
 import { RtpRelay } from './RtpRelay.ts';
 import { tapSdp, type TapCodec } from './sdp.ts';
@@ -55,7 +54,6 @@ export class FrameTap {
   #lastKeyFrameRequest = 0;
   #keyFrameTimer?: NodeJS.Timeout;
   #restartTimer?: NodeJS.Timeout;
-  readonly #keep: (timeMs: number) => boolean;
 
   private constructor(
     readonly ids: TapIds,
@@ -67,7 +65,6 @@ export class FrameTap {
     private readonly metrics: Metrics,
   ) {
     this.streamId = consumer.producerId;
-    this.#keep = createFrameRateLimiter(options.fps);
   }
 
   static async create(
@@ -138,6 +135,7 @@ export class FrameTap {
       sdp: tapSdp(this.codec, port),
       maxWidth: this.options.width,
       maxHeight: this.options.height,
+      maxFps: this.options.fps,
     });
     this.#decoder = decoder;
     this.#decoderStartTime = Date.now();
@@ -171,7 +169,6 @@ export class FrameTap {
     this.#lastFrameTime = decoded.decodedTime;
     const arrival = this.relay.arrivalOf(decoded.pts);
     const captureTime = arrival ?? decoded.decodedTime;
-    if (!this.#keep(captureTime)) return;
     if (arrival !== undefined) this.metrics.tapLatency.observe((decoded.decodedTime - arrival) / 1000);
     this.metrics.framesDecoded.inc({ stream: this.streamId });
     this.#frames.next({

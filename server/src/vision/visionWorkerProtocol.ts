@@ -1,0 +1,24 @@
+import type { AffectModelInfo } from './affectContract.ts';
+import type { BlazeFaceModel, DetectTimings } from './FaceDetectorTypes.ts';
+import type { SessionFactoryOptions } from './sessions.ts';
+import type { AffectPrediction, FaceDetection } from './types.ts';
+
+/** What a vision worker thread opens: the same sessions, detector and affect model as in-process vision. */
+export interface VisionWorkerInit {
+  sessions: Omit<SessionFactoryOptions, 'log'>;
+  detector: { model: BlazeFaceModel; minScore: number };
+  affectModelPath: string;
+}
+
+export type VisionWork =
+  | { op: 'detect'; width: number; height: number; pixels: Uint8Array }
+  | { op: 'predict'; crops: Float32Array; count: number };
+
+export type VisionRequest = VisionWork & { id: number };
+
+export type VisionReply =
+  | { type: 'log'; line: string }
+  | { type: 'ready'; detector: { model: BlazeFaceModel; inputSize: number }; info: AffectModelInfo }
+  | { type: 'detected'; id: number; faces: FaceDetection[]; timings: DetectTimings }
+  | { type: 'predicted'; id: number; predictions: AffectPrediction[]; timings: { infer: number; postprocess: number } }
+  | { type: 'failed'; id: number; name: string; message: string };

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHIPPED_AFFECT_MODEL } from '../../server/src/config.ts';
+import { createFaceAligner, createFaceDetector, createSessionFactory, loadAffectModel } from '../../server/src/vision/index.ts';
+import { VisionWorkers } from '../../server/src/vision/VisionWorkers.ts';
+import { fixture, TEST_SESSIONS } from './fixtures.ts';
+import { loadImage } from './loadImage.ts';
+
+const { log: _quiet, ...sessionOptions } = TEST_SESSIONS;
+const init = { sessions: sessionOptions, detector: { model: 'back256' as const, minScore: 0.5 }, affectModelPath: SHIPPED_AFFECT_MODEL };
+const astronaut = loadImage(fixture('astronaut.png'));
+const logs: string[] = [];
+
+let workers: VisionWorkers;
+beforeAll(async () => {
+  workers = await VisionWorkers.start({ count: 2, init, restartDelayMs: 50, log: (level, message) => logs.push(`${level} ${message}`) });
+});
+afterAll(() => workers.close());
+
+describe('vision in worker threads', () => {
+  it('finds the same faces and predicts the same affect as vision on the main thread', async () => {
+    const sessions = createSessionFactory(TEST_SESSIONS);
+    const detector = await createFaceDetector({ sessions, ...init.detector });
+    const model = await loadAffectModel(SHIPPED_AFFECT_MODEL, { sessions });
+    const aligner = createFaceAligner(model.info);
+
+    const faces = await detector.detect(astronaut);
+    expect(faces).toHaveLength(1);
+    expect(await workers.detector.detect(astronaut)).toEqual(faces);
+    const crops = aligner.align([{ image: astronaut, detection: faces[0]! }]);
+    const local = await model.predict(crops, 1);
+    expect(await workers.model.predict(crops, 1)).toEqual(local);
+    expect(workers.model.info).toEqual(model.info);
+    // The caller's frame is not handed away: it is still whole after a detection in a worker.
+    expect(astronaut.pixels.byteLength).toBe(astronaut.width * astronaut.height * 3);
+    await detector.release();
+    await model.release();
+  });
+
+  it('spreads concurrent requests over the workers', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => workers.detector.detect(astronaut)));
+    expect(new Set(results.map((r) => r.length))).toEqual(new Set([1]));
+  });
+
+  it('fails the requests of a worker that dies, and replaces it', async () => {
+    const [victim] = workers.threads;
+    const inFlight = Array.from({ length: 4 }, () => workers.detector.detect(astronaut).then(() => 'ok', (e: Error) => e.message));
+    await victim!.terminate();
+    const outcomes = await Promise.all(inFlight);
+    expect(outcomes.every((o) => o === 'ok' || /exited/.test(o))).toBe(true);
+    // The other worker carries on meanwhile, and the dead one comes back.
+    expect(await workers.detector.detect(astronaut)).toHaveLength(1);
+    await expect.poll(() => workers.size, { timeout: 10_000 }).toBe(2);
+    expect(logs.some((l) => /vision worker \d exited/.test(l))).toBe(true);
+    expect(await Promise.all([workers.detector.detect(astronaut), workers.detector.detect(astronaut)])).toHaveLength(2);
+  });
+
+  it('refuses to start on a model that does not meet the contract, saying why', async () => {
+    await expect(
+      VisionWorkers.start({ count: 1, init: { ...init, affectModelPath: fixture('astronaut.png') }, log: () => {} }),
+    ).rejects.toThrow(/affect model|protobuf|onnx|load/i);
+  });
+});
