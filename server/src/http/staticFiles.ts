@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 
 const TYPES: Record<string, string> = {
@@ -12,8 +12,11 @@ const TYPES: Record<string, string> = {
 };
 
 export interface StaticFile {
-  body: Buffer;
+  path: string;
+  size: number;
   contentType: string;
+  /** Changes whenever the file does: browsers revalidate and get a 304 instead of the bytes again. */
+  etag: string;
 }
 
 /**
@@ -31,7 +34,14 @@ export async function readStaticFile(root: string, urlPath: string): Promise<Sta
   const file = path.resolve(root, relative);
   if (!file.startsWith(path.resolve(root) + path.sep)) return undefined;
   try {
-    return { body: await readFile(file), contentType: TYPES[path.extname(file)] ?? 'application/octet-stream' };
+    const info = await stat(file);
+    if (!info.isFile()) return undefined;
+    return {
+      path: file,
+      size: info.size,
+      contentType: TYPES[path.extname(file)] ?? 'application/octet-stream',
+      etag: `"${info.size.toString(36)}-${Math.round(info.mtimeMs).toString(36)}"`,
+    };
   } catch {
     return undefined;
   }
