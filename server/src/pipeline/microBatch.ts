@@ -14,8 +14,8 @@ export interface MicroBatcherOptions {
   maxBatchSize?: number;
   /**
    * Longest an item waits for company, counted from the arrival of the first item of its batch.
-   * Default 10 ms: small next to a 66 ms frame period at 15 fps, long enough to gather the faces
-   * of streams whose frames arrive close together. 0 batches only what piles up while a batch runs.
+   * Default 0: batches only what piles up while a batch runs, so an idle model answers at once and a
+   * busy one gets bigger batches; a few ms gather more where a batch costs little more than one item.
    */
   maxWaitMs?: number;
   /** Batches that may run at once. Default 1: one inference session, run one batch at a time. */
@@ -82,7 +82,7 @@ export function createMicroBatcher<I, O>(
 ): MicroBatcher<I, O> {
   const {
     maxBatchSize = 16,
-    maxWaitMs = 10,
+    maxWaitMs = 0,
     maxConcurrentBatches = 1,
     maxQueued = 4 * maxBatchSize,
     onBatch,
