@@ -29,7 +29,7 @@ const { values } = parseArgs({
   },
 });
 const CAPACITY = { maxDroppedPercent: 5, maxP95Ms: 250 };
-const CAPACITY_STEPS = [1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 32];
+const CAPACITY_STEPS = [1, 2, 4, 8, 12, 14, 16, 18, 20, 22, 24, 28, 32];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const file = await faceVideoVp8();
 

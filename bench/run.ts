@@ -18,12 +18,12 @@ const { values } = parseArgs({ options: { full: { type: 'boolean', default: fals
 const full = values.full;
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-const SECTIONS: Record<string, string[]> = {
-  vision: ['--runs', full ? '200' : '50'],
-  model: full ? ['--full'] : [],
-  tap: ['--seconds', full ? '15' : '8', '--joins', full ? '3' : '2'],
-  pipeline: full ? ['--capacity', '--seconds', '10'] : ['--streams', '1,4', '--seconds', '8'],
-  e2e: ['--streams', full ? '1,4,8' : '1,4', '--seconds', full ? '15' : '8'],
+const SECTIONS: Record<string, { script: string; args: string[] }> = {
+  vision: { script: 'vision.ts', args: ['--runs', full ? '200' : '50'] },
+  model: { script: 'modelSpeed.ts', args: full ? ['--full'] : [] },
+  tap: { script: 'tap.ts', args: ['--seconds', full ? '15' : '8', '--joins', full ? '3' : '2'] },
+  pipeline: { script: 'pipeline.ts', args: full ? ['--capacity', '--seconds', '10'] : ['--streams', '1,4,16', '--seconds', '8'] },
+  e2e: { script: 'e2e.ts', args: ['--streams', full ? '1,4,8' : '1,4', '--seconds', full ? '15' : '8'] },
 };
 const chosen = values.only ? values.only.split(',') : Object.keys(SECTIONS);
 
@@ -31,11 +31,11 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'affect-bench-'));
 const results: Record<string, unknown> = {};
 const failed: string[] = [];
 for (const name of chosen) {
-  const args = SECTIONS[name];
-  if (!args) throw new Error(`unknown section ${name}; sections: ${Object.keys(SECTIONS).join(', ')}`);
+  const section = SECTIONS[name];
+  if (!section) throw new Error(`unknown section ${name}; sections: ${Object.keys(SECTIONS).join(', ')}`);
   console.log(`\n=== ${name} ===`);
   const json = path.join(scratch, `${name}.json`);
-  const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', `${name}.ts`), ...args, '--json', json], {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', section.script), ...section.args, '--json', json], {
     cwd: root,
     stdio: 'inherit',
   });
