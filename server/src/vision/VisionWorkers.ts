@@ -29,6 +29,7 @@ interface Slot {
 const BOOTSTRAP = new URL('./tsWorkerBootstrap.mjs', import.meta.url);
 const ENTRY = new URL('./visionWorkerThread.ts', import.meta.url).href;
 const MAX_RESTART_DELAY_MS = 5000;
+const CLOSE_TIMEOUT_MS = 5000;
 
 /**
  * The face detector and the affect model, run in worker threads. onnxruntime-node runs sessions on the
@@ -60,7 +61,7 @@ export class VisionWorkers {
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     const slots = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     if (failure) {
-      await Promise.all(slots.map(({ slot }) => slot.worker.terminate()));
+      await Promise.all(slots.map(({ slot }) => stop(slot.worker)));
       throw failure.reason;
     }
     const workers = new VisionWorkers(options, slots[0]!.ready);
@@ -82,7 +83,7 @@ export class VisionWorkers {
     this.#closed = true;
     const slots = this.#slots.splice(0);
     for (const slot of slots) failAll(slot, new Error('vision workers closed'));
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    await Promise.all(slots.map((slot) => stop(slot.worker)));
   }
 
   #adopt(slot: Slot, index: number): void {
@@ -111,7 +112,7 @@ export class VisionWorkers {
     if (this.#closed) return;
     try {
       const { slot } = await spawn(this.options, index);
-      if (this.#closed) return void slot.worker.terminate();
+      if (this.#closed) return void stop(slot.worker);
       this.#adopt(slot, index);
       this.#restartDelayMs = this.options.restartDelayMs ?? 250;
       this.options.log('info', `vision worker ${index} replaced`);
@@ -191,6 +192,17 @@ function spawn(options: VisionWorkersOptions, index: number): Promise<{ slot: Sl
     };
     worker.on('message', onMessage);
   });
+}
+
+/**
+ * Ends a worker once its current model run is over: terminating a thread inside onnxruntime's native run
+ * aborts the whole process. Terminated only if it does not end in time.
+ */
+async function stop(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ op: 'close' });
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), CLOSE_TIMEOUT_MS).unref());
+  if ((await Promise.race([exited, timeout])) === 'timeout') await worker.terminate();
 }
 
 function failAll(slot: Slot, error: Error): void {

@@ -14,7 +14,8 @@ export type VisionWork =
   | { op: 'detect'; width: number; height: number; pixels: Uint8Array }
   | { op: 'predict'; crops: Float32Array; count: number };
 
-export type VisionRequest = VisionWork & { id: number };
+/** `close`: finish the work already sent, release the sessions, and end the thread. */
+export type VisionRequest = (VisionWork & { id: number }) | { op: 'close' };
 
 export type VisionReply =
   | { type: 'log'; line: string }

@@ -18,6 +18,11 @@ const detector = await createFaceDetector({ sessions, model: init.detector.model
 const model = await loadAffectModel(init.affectModelPath, { sessions });
 
 port.on('message', async (request: VisionRequest) => {
+  if (request.op === 'close') {
+    await Promise.all([detector.release(), model.release()]);
+    port.close();
+    return;
+  }
   try {
     if (request.op === 'detect') {
       const timings: DetectTimings = { letterbox: 0, detect: 0, decode: 0 };
