@@ -37,6 +37,8 @@ const EnvSchema = z.object({
   TAP_FPS: int(1, 60).default(15),
   TAP_KEYFRAME_INTERVAL_MS: int(200, 60000).default(2000),
   TAP_RESTART_DELAY_MS: int(0, 60000).default(250),
+  /** A frame decoded later than this after its arrival is dropped, and its decoder restarted past the backlog. */
+  TAP_MAX_LAG_MS: int(100, 60000).default(1000),
   FFMPEG_PATH: z.string().default('ffmpeg'),
 
   // vision
@@ -111,6 +113,7 @@ export interface Config {
     fps: number;
     keyFrameIntervalMs: number;
     restartDelayMs: number;
+    maxLagMs: number;
     ffmpegPath: string;
   };
   vision: {
@@ -187,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fps: e.TAP_FPS,
       keyFrameIntervalMs: e.TAP_KEYFRAME_INTERVAL_MS,
       restartDelayMs: e.TAP_RESTART_DELAY_MS,
+      maxLagMs: e.TAP_MAX_LAG_MS,
       ffmpegPath: e.FFMPEG_PATH,
     },
     vision: {

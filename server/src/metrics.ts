@@ -57,6 +57,11 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
       help: 'ffmpeg decoder restarts after an unexpected exit',
       registers,
     }),
+    staleFrames: new Counter({
+      name: 'tap_frames_stale_total',
+      help: 'frames dropped because they were decoded too long after they arrived (the decoder then restarts)',
+      registers,
+    }),
     keyFrameRequests: new Counter({ name: 'tap_keyframe_requests_total', help: 'keyframes requested by the tap', registers }),
     affectEvents: new Counter({
       name: 'affect_events_total',

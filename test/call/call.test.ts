@@ -98,6 +98,25 @@ describe('a call through the SFU with the frame tap', () => {
     expect(metricValue(await metricsText(), 'tap_decoder_restarts_total')).toBe(restartsBefore + 1);
   });
 
+  it('drops frames of a decoder that fell behind and restarts it past its backlog', async () => {
+    const streamId = streamOf(peerA);
+    const tap = app.taps!.get(streamId)!;
+    const pid = tap.decoderPid!;
+    const staleBefore = metricValue(await metricsText(), 'tap_frames_stale_total') ?? 0;
+    const lags: number[] = [];
+    const watch = framesOf(streamId).subscribe((frame) => lags.push(frame.decodedTime - frame.captureTime));
+    // A decoder starved of CPU for 2 s: RTP piles up in its socket meanwhile.
+    process.kill(pid, 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    process.kill(pid, 'SIGCONT');
+    await firstValueFrom(framesOf(streamId).pipe(filter(() => tap.decoderPid !== pid), timeout(5000)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    watch.unsubscribe();
+    expect(metricValue(await metricsText(), 'tap_frames_stale_total')).toBeGreaterThan(staleBefore);
+    // Nothing older than TAP_MAX_LAG_MS (default 1000) reached the pipeline.
+    expect(Math.max(...lags)).toBeLessThanOrEqual(1000);
+  });
+
   it('answers malformed, oversized, out-of-order and foreign requests with error acks, and keeps serving', async () => {
     const socket = io(app.url, { transports: ['websocket'] });
     const ask = (event: string, ...args: unknown[]) =>

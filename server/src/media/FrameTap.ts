@@ -19,6 +19,11 @@ export interface FrameTapOptions {
   keyFrameIntervalMs: number;
   /** Pause before a crashed decoder is started again, so a decoder that cannot start does not spin. */
   restartDelayMs: number;
+  /**
+   * A frame decoded this long after it arrived is stale: it is dropped, and the decoder, which has fallen
+   * behind (starved of CPU, with a backlog in its socket), is restarted at a fresh keyframe.
+   */
+  maxLagMs: number;
   ffmpegPath: string;
 }
 
@@ -141,7 +146,8 @@ export class FrameTap {
     this.#decoderStartTime = Date.now();
     this.#decoderListening = false;
     this.metrics.decoders.inc();
-    decoder.on('frame', (frame) => this.#onFrame(frame));
+    // A replaced decoder's last frames, still in its pipe, are not this stream's any more.
+    decoder.on('frame', (frame) => decoder === this.#decoder && this.#onFrame(frame));
     decoder.once('exit', ({ expected, code, signal, lastLog }) => {
       this.metrics.decoders.dec();
       if (expected || this.#closed) return;
@@ -170,6 +176,11 @@ export class FrameTap {
     const arrival = this.relay.arrivalOf(decoded.pts);
     const captureTime = arrival ?? decoded.decodedTime;
     if (arrival !== undefined) this.metrics.tapLatency.observe((decoded.decodedTime - arrival) / 1000);
+    if (arrival !== undefined && decoded.decodedTime - arrival > this.options.maxLagMs) {
+      this.metrics.staleFrames.inc();
+      this.#skipBacklog(decoded.decodedTime - arrival);
+      return;
+    }
     this.metrics.framesDecoded.inc({ stream: this.streamId });
     this.#frames.next({
       roomId: this.ids.roomId,
@@ -182,6 +193,17 @@ export class FrameTap {
       captureTime,
       decodedTime: decoded.decodedTime,
     });
+  }
+
+  /** Replaces a decoder that fell behind: what waits in its socket is too old to analyse anyway. */
+  #skipBacklog(lagMs: number): void {
+    const decoder = this.#decoder;
+    if (!decoder || this.#closed) return;
+    log.warn('decoder fell behind; restarting it to skip the backlog', { streamId: this.streamId, lagMs });
+    this.#decoder = undefined;
+    decoder.stop();
+    this.metrics.decoderRestarts.inc();
+    this.#startDecoder().catch((error: unknown) => log.error('decoder restart failed', { error }));
   }
 
   /** Asks for a keyframe while a new decoder waits for its first frame, and whenever frames stall. */
