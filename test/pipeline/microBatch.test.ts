@@ -155,7 +155,8 @@ describe('createMicroBatcher', () => {
         calls.push(items);
         return items.map((s) => s.toUpperCase());
       },
-      { maxWaitMs: 1 },
+      // Long enough that a slow machine cannot start the batch between the three submissions.
+      { maxWaitMs: 50 },
     );
     const results = await Promise.all(['a', 'b', 'c'].map((s) => firstValueFrom(batcher.submit(s))));
     expect(results).toEqual(['A', 'B', 'C']);
