@@ -20,7 +20,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 const SECTIONS: Record<string, { script: string; args: string[] }> = {
   vision: { script: 'vision.ts', args: ['--runs', full ? '200' : '50'] },
-  model: { script: 'modelSpeed.ts', args: full ? ['--full'] : [] },
+  model: { script: 'model.ts', args: full ? ['--full'] : [] },
   tap: { script: 'tap.ts', args: ['--seconds', full ? '15' : '8', '--joins', full ? '3' : '2'] },
   pipeline: { script: 'pipeline.ts', args: full ? ['--capacity', '--seconds', '10'] : ['--streams', '1,4,16', '--seconds', '8'] },
   e2e: { script: 'e2e.ts', args: ['--streams', full ? '1,4,8' : '1,4', '--seconds', full ? '15' : '8'] },
