@@ -49,9 +49,10 @@ const EnvSchema = z.object({
   VISION_DETECTOR_MODEL: z.enum(['back256', 'front128']).default('back256'),
   /**
    * Threads running detection and the affect model (onnxruntime-node blocks the thread it runs on);
-   * 0 runs them on the main thread. Default: one per core (on 2 cores, 2 hold 16 streams at 10 fps, 1 holds 14).
+   * 0 runs them on the main thread. Default: one per core (on 2 cores, 2 hold 16 streams at 10 fps, 1 holds 14),
+   * at most 8: each holds its own sessions, and mediasoup and the decoders need cores too.
    */
-  VISION_WORKERS: int(0, 64).default(os.availableParallelism()),
+  VISION_WORKERS: int(0, 64).default(Math.min(8, os.availableParallelism())),
   VISION_DETECTOR_MIN_SCORE: z.coerce.number().gt(0).lt(1).default(0.5),
   /** Affect model ONNX file meeting docs/affect-model-contract.md. */
   VISION_AFFECT_MODEL: z.string().min(1).default(SHIPPED_AFFECT_MODEL),
