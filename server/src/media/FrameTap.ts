@@ -40,6 +40,12 @@ const DROPPED_HEADER_EXTENSIONS = new Set(['urn:3gpp:video-orientation']);
  * So until a new decoder's first frame, keyframes are asked for this often (a PLI is a few bytes).
  */
 const FIRST_FRAME_RETRY_MS = 250;
+/**
+ * A decoder that fell behind is restarted at most this often: under sustained overload, restarting every
+ * stream's ffmpeg each second would spend the CPU that is short on process start-ups and lost keyframes.
+ * In between, its stale frames are just dropped.
+ */
+const MIN_BACKLOG_RESTART_INTERVAL_MS = 10_000;
 
 /**
  * Decoded frames of one video producer: a server-side consumer on a PlainTransport, relayed to a native
@@ -59,6 +65,7 @@ export class FrameTap {
   #lastKeyFrameRequest = 0;
   #keyFrameTimer?: NodeJS.Timeout;
   #restartTimer?: NodeJS.Timeout;
+  #lastBacklogRestart = Number.NEGATIVE_INFINITY;
 
   private constructor(
     readonly ids: TapIds,
@@ -198,7 +205,9 @@ export class FrameTap {
   /** Replaces a decoder that fell behind: what waits in its socket is too old to analyse anyway. */
   #skipBacklog(lagMs: number): void {
     const decoder = this.#decoder;
-    if (!decoder || this.#closed) return;
+    const now = Date.now();
+    if (!decoder || this.#closed || now - this.#lastBacklogRestart < MIN_BACKLOG_RESTART_INTERVAL_MS) return;
+    this.#lastBacklogRestart = now;
     log.warn('decoder fell behind; restarting it to skip the backlog', { streamId: this.streamId, lagMs });
     this.#decoder = undefined;
     decoder.stop();
