@@ -203,6 +203,8 @@ function wiggle(xs: readonly number[]): Wiggle {
 interface Lag {
   stepMs: number;
   xcorrMs: number;
+  /** Expression only: how long after the raw label settles on a new class the shown label follows. */
+  labelMs?: number;
 }
 
 interface Metrics {
@@ -225,6 +227,27 @@ const channelsOf = {
   au: (ps: readonly AffectPrediction[]) => Object.keys(ps[0]!.aus).map((name) => ps.map((p) => p.aus[name]!.p)),
 };
 
+/** A raw label that holds at least this long is a real change, not a flicker. */
+const SETTLED_LABEL_MS = 500;
+
+/** Mean delay from each settled raw label change until the smoothed label shows it (capped at the hold). */
+function labelLagMs(raw: Series, smoothed: Series): number {
+  const r = raw.predictions.map((p) => p.expression.label);
+  const s = smoothed.predictions.map((p) => p.expression.label);
+  const t = raw.timeMs;
+  const delays: number[] = [];
+  for (let i = 1; i < r.length; i++) {
+    if (r[i] === r[i - 1]) continue;
+    let end = i;
+    while (end < r.length && r[end] === r[i]) end++;
+    if (t[end - 1]! - t[i]! < SETTLED_LABEL_MS) continue;
+    let k = i;
+    while (k < end && s[k] !== r[i]) k++;
+    delays.push(t[Math.min(k, end - 1)]! - t[i]!);
+  }
+  return delays.length ? delays.reduce((a, b) => a + b, 0) / delays.length : 0;
+}
+
 function measure(raw: Series, steps: Record<keyof typeof channelsOf, Step[]>, smoothed: Series): Metrics {
   const ps = smoothed.predictions;
   const seconds = (smoothed.timeMs.at(-1)! - smoothed.timeMs[0]!) / 1000;
@@ -241,7 +264,7 @@ function measure(raw: Series, steps: Record<keyof typeof channelsOf, Step[]>, sm
     flipsPerS: changes(ps.map((p) => p.expression.label)) / seconds,
     topDeltaP50: median(topDeltas),
     topDeltaP95: quantile(topDeltas, 0.95),
-    expressionLag: lag('expression'),
+    expressionLag: { ...lag('expression'), labelMs: labelLagMs(raw, smoothed) },
     auTogglesPerS: auNames.reduce((sum, name) => sum + changes(ps.map((p) => p.aus[name]!.active)), 0) / seconds,
     auLag: lag('au'),
   };
@@ -314,6 +337,7 @@ interface Params {
   vaMinCutoffHz: number;
   vaBeta: number;
   expressionTauMs: number;
+  expressionSwitchMargin: number;
   auTauMs: number;
   auHysteresis: boolean;
 }
@@ -326,6 +350,7 @@ function smoothingOptions(p: Params): AffectSmoothingOptions {
   return {
     valenceArousal: { minCutoffHz: p.vaMinCutoffHz, beta: p.vaBeta, derivativeCutoffHz: 1 },
     expressionTauMs: p.expressionTauMs || NO_EMA_MS,
+    expressionSwitchMargin: p.expressionSwitchMargin,
     auTauMs: p.auTauMs || NO_EMA_MS,
     auThresholds: { on: 0.5, off: 0.35 },
     auThresholdsByName: auThresholdsFromModel(model.info.auLabels, model.info.auThresholds, gap),
@@ -376,9 +401,14 @@ const filters: Filter[] = [
     columns: [...wiggleColumns('valence'), ...wiggleColumns('arousal'), ...lagColumns('va', (m) => m.vaLag)],
   },
   {
-    name: 'expression (EMA on probabilities, argmax label)',
-    grid: [0, 150, 200, 300, 600].map((expressionTauMs) => ({ expressionTauMs })),
-    label: (p) => `tau ${p.expressionTauMs} ms`,
+    name: 'expression (EMA on probabilities, label switches past a margin)',
+    // The probabilities are shown too (confidence, dashboard shares), so the margin is tried on top of the
+    // default time constant rather than instead of it.
+    grid: [
+      ...[0, 150, 200, 300, 600].map((expressionTauMs) => ({ expressionTauMs, expressionSwitchMargin: 0 })),
+      ...[0.05, 0.1, 0.2].map((expressionSwitchMargin) => ({ expressionSwitchMargin })),
+    ],
+    label: (p) => `tau ${p.expressionTauMs} ms, margin ${p.expressionSwitchMargin}`,
     jitter: (m) => m.flipsPerS,
     lag: (m) => m.expressionLag,
     columns: [
@@ -386,6 +416,7 @@ const filters: Filter[] = [
       ['top p |Δ| p50', (m) => fmt(m.topDeltaP50, 4)],
       ['top p |Δ| p95', (m) => fmt(m.topDeltaP95, 4)],
       ...lagColumns('expr', (m) => m.expressionLag),
+      ['label lag ms', (m) => fmt(m.expressionLag.labelMs ?? 0, 0)],
     ],
   },
   {
@@ -415,7 +446,7 @@ console.log(
     `model ${model.info.name} ${model.info.version}`,
 );
 console.log(
-  `rule per filter: lag = the larger of step and xcorr lag; of the settings with lag <= ${maxLagMs} ms, ` +
+  `rule per filter: lag = the largest of step, xcorr and (expression) label lag; of the settings with lag <= ${maxLagMs} ms, ` +
     `those within ${100 * JITTER_TOLERANCE}% of the least jitter tie, and the least lag of them is chosen (*)\n`,
 );
 
@@ -428,7 +459,7 @@ for (const filter of filters) {
     const isDefault = Object.entries(change).every(([key, value]) => current[key as keyof Params] === value);
     rows.push({ change, params, isDefault, metrics: await smoothed(params) });
   }
-  const lagMs = (m: Metrics) => Math.max(filter.lag(m).stepMs, filter.lag(m).xcorrMs);
+  const lagMs = (m: Metrics) => Math.max(filter.lag(m).stepMs, filter.lag(m).xcorrMs, filter.lag(m).labelMs ?? 0);
   rows.sort((a, b) => filter.jitter(a.metrics) - filter.jitter(b.metrics) || lagMs(a.metrics) - lagMs(b.metrics));
   const inBudget = rows.filter((row) => lagMs(row.metrics) <= maxLagMs);
   const smoothest = Math.min(...inBudget.map((row) => filter.jitter(row.metrics)));

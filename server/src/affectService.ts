@@ -45,6 +45,7 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
     smoothing: {
       valenceArousal: { minCutoffHz: options.smoothing.vaMinCutoffHz, beta: options.smoothing.vaBeta, derivativeCutoffHz: 1 },
       expressionTauMs: options.smoothing.expressionTauMs,
+      expressionSwitchMargin: options.smoothing.expressionSwitchMargin,
       auTauMs: options.smoothing.auTauMs,
       auThresholdsByName,
     },

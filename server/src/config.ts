@@ -76,6 +76,8 @@ const EnvSchema = z.object({
   SMOOTH_VA_BETA: z.coerce.number().nonnegative().default(0.5),
   /** Expression EMA: 150 ms more than halves label flips (1.8 -> 0.8/s) at ~80 ms lag; 300 ms: 10% fewer, ~200 ms. */
   SMOOTH_EXPRESSION_TAU_MS: z.coerce.number().positive().default(150),
+  /** The shown expression changes only when another beats it by this much (smoothed probability). */
+  SMOOTH_EXPRESSION_MARGIN: z.coerce.number().min(0).lt(1).default(0),
   /** AU EMA before the hysteresis: 100 ms toggles as rarely as 200 ms (0.27/s; raw 2.7/s) at half the lag (~60 ms). */
   SMOOTH_AU_TAU_MS: z.coerce.number().positive().default(100),
 
@@ -131,7 +133,7 @@ export interface Config {
     maxBatchSize: number;
     maxBatchWaitMs: number;
     tracking: { minHits: number; maxMissMs: number };
-    smoothing: { vaMinCutoffHz: number; vaBeta: number; expressionTauMs: number; auTauMs: number };
+    smoothing: { vaMinCutoffHz: number; vaBeta: number; expressionTauMs: number; expressionSwitchMargin: number; auTauMs: number };
   };
   events: {
     tokenSecret: string | undefined;
@@ -212,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         vaMinCutoffHz: e.SMOOTH_VA_MIN_CUTOFF_HZ,
         vaBeta: e.SMOOTH_VA_BETA,
         expressionTauMs: e.SMOOTH_EXPRESSION_TAU_MS,
+        expressionSwitchMargin: e.SMOOTH_EXPRESSION_MARGIN,
         auTauMs: e.SMOOTH_AU_TAU_MS,
       },
     },

@@ -101,6 +101,21 @@ describe('smoothAffectStep', () => {
     expect(fast.happy).toBeCloseTo(0.1 + 0.8 * (1 - Math.exp(-1)), 12);
   });
 
+  it('with a switch margin, keeps the shown expression until another beats it by the margin', () => {
+    const o = resolveAffectSmoothing({ expressionTauMs: 1, expressionSwitchMargin: 0.2 });
+    const close = (n: number, h: number) => prediction(0, 0, { neutral: n, happy: h });
+    // tau 1 ms at 66 ms frames: the probabilities pass through, the margin alone decides.
+    const labels = smooth(
+      [close(0.55, 0.45), close(0.45, 0.55), close(0.42, 0.58), close(0.39, 0.61), close(0.55, 0.45)].map(
+        (p, i): [AffectPrediction, number] => [p, i * 66],
+      ),
+      o,
+    ).map((x) => x.expression.label);
+    // happy leads by 0.1, 0.16 (held), then 0.22 (switch); neutral leads by 0.1 (held).
+    expect(labels).toEqual(['neutral', 'neutral', 'neutral', 'happy', 'happy']);
+    expect(() => resolveAffectSmoothing({ expressionSwitchMargin: 1 })).toThrow(/expressionSwitchMargin/);
+  });
+
   it('keeps probabilities summing to 1 and labels the most probable', () => {
     const next = random(11);
     const labels = ['neutral', 'happy', 'sad', 'surprise', 'fear', 'disgust', 'anger'];

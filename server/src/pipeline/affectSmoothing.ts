@@ -20,6 +20,11 @@ export interface AffectSmoothingOptions {
    * label flips on the face video fall from 1.8 to 0.8 per second at about 80 ms of lag.
    */
   expressionTauMs: number;
+  /**
+   * The shown expression changes only when another class's smoothed probability beats the shown one's by
+   * this much (0: plain argmax), so two close classes do not take turns frame by frame.
+   */
+  expressionSwitchMargin: number;
   /** Time constant of the AU-probability EMA, ms. Default 100: AUs are brief; the hysteresis does the rest. */
   auTauMs: number;
   /**
@@ -34,6 +39,7 @@ export interface AffectSmoothingOptions {
 export const DEFAULT_AFFECT_SMOOTHING: Readonly<AffectSmoothingOptions> = Object.freeze({
   valenceArousal: { minCutoffHz: 0.5, beta: 0.5, derivativeCutoffHz: 1 },
   expressionTauMs: 150,
+  expressionSwitchMargin: 0,
   auTauMs: 100,
   auThresholds: { on: 0.5, off: 0.35 },
   auThresholdsByName: {},
@@ -59,6 +65,7 @@ export function resolveAffectSmoothing(options: Partial<AffectSmoothingOptions> 
     throw new RangeError('valenceArousal: cutoffs must be > 0 and beta >= 0');
   }
   if (!(o.expressionTauMs > 0 && o.auTauMs > 0)) throw new RangeError('expressionTauMs and auTauMs must be > 0');
+  if (!(o.expressionSwitchMargin >= 0 && o.expressionSwitchMargin < 1)) throw new RangeError('expressionSwitchMargin must be in [0, 1)');
   for (const [name, t] of Object.entries({ default: o.auThresholds, ...o.auThresholdsByName })) {
     if (!(t.off >= 0 && t.off < t.on && t.on <= 1)) {
       throw new RangeError(`AU thresholds (${name}): need 0 <= off < on <= 1, got on ${t.on}, off ${t.off}`);
@@ -87,7 +94,15 @@ export interface AffectSmoothingState {
   valence: OneEuroState;
   arousal: OneEuroState;
   probs: Record<string, number>;
+  label: string;
   aus: Record<string, ActionUnitPrediction>;
+}
+
+/** The most probable class, unless the one shown so far is within `margin` of it. */
+function shownLabel(probs: Record<string, number>, shown: string | undefined, margin: number): string {
+  const best = argmax(probs);
+  if (shown === undefined || !(shown in probs)) return best;
+  return probs[best]! - probs[shown]! > margin ? best : shown;
 }
 
 function argmax(probs: Record<string, number>): string {
@@ -102,7 +117,7 @@ function argmax(probs: Record<string, number>): string {
 /**
  * One causal smoothing step for one face: One-Euro on valence and arousal, EMA on expression
  * probabilities (a convex blend of two distributions, so they still sum to 1) with the label their
- * argmax, EMA then hysteresis on AUs (the model's own `active` flags are replaced). Labels present
+ * argmax unless the shown one is within the switch margin, EMA then hysteresis on AUs (the model's own `active` flags are replaced). Labels present
  * only in the new prediction start from their raw value. Returns the new state and the smoothed
  * prediction; `prev` undefined starts a face from its raw prediction.
  */
@@ -133,13 +148,14 @@ export function smoothAffectStep(
   const valence = oneEuroStep(prev?.valence, raw.valence, timeMs, o.valenceArousal);
   const arousal = oneEuroStep(prev?.arousal, raw.arousal, timeMs, o.valenceArousal);
   // An out-of-order sample changes nothing, so the clock must not move back either.
-  const state = { timeMs: Math.max(timeMs, prev?.timeMs ?? timeMs), valence, arousal, probs, aus };
+  const label = shownLabel(probs, prev?.label, o.expressionSwitchMargin);
+  const state = { timeMs: Math.max(timeMs, prev?.timeMs ?? timeMs), valence, arousal, probs, label, aus };
   return {
     state,
     prediction: {
       valence: valence.x,
       arousal: arousal.x,
-      expression: { label: argmax(probs), probs },
+      expression: { label, probs },
       aus,
     },
   };
