@@ -24,6 +24,7 @@ interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
   ready: boolean;
+  exited: boolean;
 }
 
 const BOOTSTRAP = new URL('./tsWorkerBootstrap.mjs', import.meta.url);
@@ -61,7 +62,7 @@ export class VisionWorkers {
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     const slots = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     if (failure) {
-      await Promise.all(slots.map(({ slot }) => stop(slot.worker)));
+      await Promise.all(slots.map(({ slot }) => stop(slot)));
       throw failure.reason;
     }
     const workers = new VisionWorkers(options, slots[0]!.ready);
@@ -83,7 +84,7 @@ export class VisionWorkers {
     this.#closed = true;
     const slots = this.#slots.splice(0);
     for (const slot of slots) failAll(slot, new Error('vision workers closed'));
-    await Promise.all(slots.map((slot) => stop(slot.worker)));
+    await Promise.all(slots.map((slot) => stop(slot)));
   }
 
   #adopt(slot: Slot, index: number): void {
@@ -99,6 +100,7 @@ export class VisionWorkers {
     });
     slot.worker.once('exit', (code) => {
       slot.ready = false;
+      slot.exited = true;
       failAll(slot, new Error(`vision worker ${index} exited (code ${code})`));
       if (this.#closed) return;
       this.options.log('error', `vision worker ${index} exited (code ${code}); replacing it in ${this.#restartDelayMs} ms`);
@@ -112,7 +114,7 @@ export class VisionWorkers {
     if (this.#closed) return;
     try {
       const { slot } = await spawn(this.options, index);
-      if (this.#closed) return void stop(slot.worker);
+      if (this.#closed) return void stop(slot);
       this.#adopt(slot, index);
       this.#restartDelayMs = this.options.restartDelayMs ?? 250;
       this.options.log('info', `vision worker ${index} replaced`);
@@ -188,7 +190,7 @@ function spawn(options: VisionWorkersOptions, index: number): Promise<{ slot: Sl
       worker.off('message', onMessage);
       worker.off('exit', onExit);
       worker.removeAllListeners('error');
-      resolve({ slot: { worker, pending: new Map(), ready: true }, ready: reply });
+      resolve({ slot: { worker, pending: new Map(), ready: true, exited: false }, ready: reply });
     };
     worker.on('message', onMessage);
   });
@@ -198,7 +200,8 @@ function spawn(options: VisionWorkersOptions, index: number): Promise<{ slot: Sl
  * Ends a worker once its current model run is over: terminating a thread inside onnxruntime's native run
  * aborts the whole process. Terminated only if it does not end in time.
  */
-async function stop(worker: Worker): Promise<void> {
+async function stop({ worker, exited: alreadyExited }: Slot): Promise<void> {
+  if (alreadyExited) return;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.postMessage({ op: 'close' });
   const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), CLOSE_TIMEOUT_MS).unref());
