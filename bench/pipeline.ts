@@ -14,7 +14,7 @@ import { loadConfig } from '../server/src/config.ts';
 import { startTestServer } from '../test/helpers/server.ts';
 import { analysisWindow, STAGES, type AnalysisWindow } from './lib/analysisMetrics.ts';
 import { cpuMeter } from './lib/cpu.ts';
-import { describeMachine, writeResults } from './lib/report.ts';
+import { describeMachine, fromRepo, writeResults } from './lib/report.ts';
 import { faceVideoVp8, replayIntoRoom, type ReplayedStream } from './lib/rtpReplay.ts';
 import { fmt, median, quantile } from './lib/stats.ts';
 
@@ -95,7 +95,7 @@ const holds = (run: Run) =>
   run.eventsPerStreamPerSecond > 0 && run.analysis.droppedPercent <= CAPACITY.maxDroppedPercent && run.latencyMs.p95 <= CAPACITY.maxP95Ms;
 
 console.log(describeMachine());
-console.log(`model ${loadConfig().vision.affectModelPath}, analysis at ${values.fps} fps (TAP_FPS), ${values.seconds} s per run`);
+console.log(`model ${fromRepo(loadConfig().vision.affectModelPath)}, analysis at ${values.fps} fps (TAP_FPS), ${values.seconds} s per run`);
 console.log('streams | events/s/stream | capture->event p50 p95 p99 ms | dropped | mean batch | CPU % of a core, per stream: detect model node-other mediasoup decode = server | senders');
 const runs: Run[] = [];
 const counts = values.capacity ? CAPACITY_STEPS : values.streams.split(',').map(Number);

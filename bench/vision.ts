@@ -15,7 +15,7 @@ import { createFaceAligner } from '../server/src/vision/FaceAligner.ts';
 import { createFaceDetector, type DetectTimings } from '../server/src/vision/FaceDetector.ts';
 import { createSessionFactory } from '../server/src/vision/sessions.ts';
 import { loadImage } from '../test/vision/loadImage.ts';
-import { writeResults } from './lib/report.ts';
+import { fromRepo, writeResults } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -67,10 +67,10 @@ for (const threads of [1, 2]) {
 
 console.log(device);
 console.log(
-  `frame ${values.frame} (${frame.width}x${frame.height}); detector ${vision.detectorModel}; ` +
-    `affect model ${affectPath}; median of ${runs} runs, ms`,
+  `frame ${fromRepo(values.frame)} (${frame.width}x${frame.height}); detector ${vision.detectorModel}; ` +
+    `affect model ${fromRepo(affectPath)}; median of ${runs} runs, ms`,
 );
 console.log(`| threads | batch | ${stages.join(' | ')} |`);
 console.log(`|---|---|${stages.map(() => '---').join('|')}|`);
 for (const row of rows) console.log(`| ${row.threads} | ${row.batch} | ${stages.map((s) => row.medianMs[s].toFixed(3)).join(' | ')} |`);
-writeResults(values.json, 'vision', { device, frame: values.frame, detector: vision.detectorModel, affectModel: affectPath, runs, rows });
+writeResults(values.json, 'vision', { device, frame: fromRepo(values.frame), detector: vision.detectorModel, affectModel: fromRepo(affectPath), runs, rows });

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** What a number was measured on: benchmark results mean nothing without it. */
 export function machine() {
@@ -26,4 +27,11 @@ export function writeResults(file: string | undefined, section: string, results:
   if (!file) return;
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ section, at: new Date().toISOString(), machine: machine(), results }, null, 2)}\n`);
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A path as results should show it: relative to the repository, whatever machine ran the bench. */
+export function fromRepo(file: string): string {
+  return path.relative(REPO_ROOT, file) || '.';
 }

@@ -98,6 +98,10 @@ def main():
                       dynamic_axes={"input": {0: "N"}, "va": {0: "N"}, "expr": {0: "N"}, "au": {0: "N"}},
                       opset_version=18, external_data=False, dynamo=True)
     m = onnx.load(args.out)
+    # The exporter records each node's Python stack trace and module path: the build machine's file paths,
+    # nothing the runtime reads. A shipped file should not carry them.
+    for node in m.graph.node:
+        del node.metadata_props[:]
     onnx.helper.set_model_props(m, props)
     onnx.checker.check_model(m)
     onnx.save(m, args.out)
