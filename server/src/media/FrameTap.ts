@@ -66,6 +66,8 @@ export class FrameTap {
   #keyFrameTimer?: NodeJS.Timeout;
   #restartTimer?: NodeJS.Timeout;
   #lastBacklogRestart = Number.NEGATIVE_INFINITY;
+  /** Smallest (decoded time - media time) of this decoder's frames: how far it runs behind when it keeps up. */
+  #minDecodeOffset = Number.POSITIVE_INFINITY;
 
   private constructor(
     readonly ids: TapIds,
@@ -152,6 +154,7 @@ export class FrameTap {
     this.#decoder = decoder;
     this.#decoderStartTime = Date.now();
     this.#decoderListening = false;
+    this.#minDecodeOffset = Number.POSITIVE_INFINITY;
     this.metrics.decoders.inc();
     // A replaced decoder's last frames, still in its pipe, are not this stream's any more.
     decoder.on('frame', (frame) => decoder === this.#decoder && this.#onFrame(frame));
@@ -183,9 +186,14 @@ export class FrameTap {
     const arrival = this.relay.arrivalOf(decoded.pts);
     const captureTime = arrival ?? decoded.decodedTime;
     if (arrival !== undefined) this.metrics.tapLatency.observe((decoded.decodedTime - arrival) / 1000);
-    if (arrival !== undefined && decoded.decodedTime - arrival > this.options.maxLagMs) {
+    // How late the frame is: from its arrival when that is known, else from its media time, which is what a
+    // decoder so far behind that the relay has forgotten the arrival (or never mapped it) still reports.
+    const offset = decoded.decodedTime - (decoded.pts * 1000) / this.codec.clockRate;
+    this.#minDecodeOffset = Math.min(this.#minDecodeOffset, offset);
+    const lagMs = arrival !== undefined ? decoded.decodedTime - arrival : offset - this.#minDecodeOffset;
+    if (lagMs > this.options.maxLagMs) {
       this.metrics.staleFrames.inc();
-      this.#skipBacklog(decoded.decodedTime - arrival);
+      this.#skipBacklog(lagMs);
       return;
     }
     this.metrics.framesDecoded.inc({ stream: this.streamId });
