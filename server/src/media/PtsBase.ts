@@ -21,6 +21,11 @@ export class PtsBase {
   readonly #samples: number[] = [];
   #resolved?: number;
 
+  /** Whether forwarded packets still matter: until the candidates and the first frame start are known. */
+  get collecting(): boolean {
+    return this.#candidates.length < MAX_CANDIDATES || this.#firstFrameStart === undefined;
+  }
+
   /** A packet went to the decoder. */
   forwarded(timestamp: number, startsFrame: boolean): void {
     if (this.#candidates.length < MAX_CANDIDATES && this.#candidates.at(-1) !== timestamp) {

@@ -111,7 +111,8 @@ export class RtpRelay {
     }
     const send = this.#send;
     if (!send) return;
-    this.#ptsBase.forwarded(header.timestamp, startsFrame(packet, header, this.stream.mimeType));
+    // Only a new decoder's first packets tell its pts base; the rest of the stream need not be inspected.
+    if (this.#ptsBase.collecting) this.#ptsBase.forwarded(header.timestamp, startsFrame(packet, header, this.stream.mimeType));
     send.send(packet);
   }
 }

@@ -41,6 +41,7 @@ function payloadOffset(packet: Buffer): number {
 export function startsFrame(packet: Buffer, header: RtpHeader, mimeType: string): boolean {
   const first = packet[header.payloadOffset];
   if (first === undefined) return false;
+  // mediasoup spells codecs 'video/VP8', 'video/H264'; SDP and other senders vary the case.
   switch (mimeType.toLowerCase()) {
     case 'video/vp8':
       return (first & 0x10) !== 0 && (first & 0x07) === 0;

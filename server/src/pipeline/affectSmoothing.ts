@@ -117,9 +117,10 @@ function argmax(probs: Record<string, number>): string {
 /**
  * One causal smoothing step for one face: One-Euro on valence and arousal, EMA on expression
  * probabilities (a convex blend of two distributions, so they still sum to 1) with the label their
- * argmax unless the shown one is within the switch margin, EMA then hysteresis on AUs (the model's own `active` flags are replaced). Labels present
- * only in the new prediction start from their raw value. Returns the new state and the smoothed
- * prediction; `prev` undefined starts a face from its raw prediction.
+ * argmax unless the shown one is within the switch margin, EMA then hysteresis on AUs (the model's
+ * own `active` flags are replaced). Labels present only in the new prediction start from their raw
+ * value. Returns the new state and the smoothed prediction; `prev` undefined starts a face from its
+ * raw prediction.
  */
 export function smoothAffectStep(
   prev: AffectSmoothingState | undefined,

@@ -25,11 +25,6 @@ export interface AnalysedFrame {
 export interface AnalyseStreamOptions {
   detector: FaceDetector;
   inference: MicroBatcher<FaceInFrame, AffectPrediction>;
-  /**
-   * Most frames per second analysed. Default: no limit beyond the source's own rate (the frame tap
-   * already delivers at the analysis rate), so frames are dropped only when analysis is busy.
-   */
-  maxFps?: number;
   tracking?: FaceTrackerOptions;
   smoothing?: SmoothAffectOptions;
   /** A frame replaced by a newer one before it could be analysed. */
@@ -86,7 +81,8 @@ export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<F
 
   return (frames) =>
     frames.pipe(
-      processLatest(analyse, { minIntervalMs: options.maxFps ? 1000 / options.maxFps : 0, onDrop: options.onDrop }),
+      // The frame tap already delivers at the analysis rate: frames are dropped here only while analysis is busy.
+      processLatest(analyse, { onDrop: options.onDrop }),
       trackFaces<Inferred>(options.tracking),
       map((inferred) => ({
         ...inferred,
