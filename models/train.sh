@@ -2,7 +2,9 @@
 # One command to (re)produce the default model; re-running resumes every step that already finished.
 #   models/train.sh DATA_DIR [RUN_NAME] [extra train args...]
 # DATA_DIR holds expressions/ (labels.csv + images/) and faces/. Steps: setup venv, fetch teachers, crops + teacher
-# labels (Node, server's detector/aligner), split + AU/VA teachers, training (resumes from checkpoints), export.
+# labels (Node, server's detector/aligner; the face-api package's demo photos are added as unlabelled faces), more
+# teacher views (expression crops at scale 2.8, mirrored mesh crops), split + AU/VA teachers, training (resumes
+# from checkpoints). Export and evaluation: models/README.md.
 # Heavy steps run under nice. Set THREADS (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +15,13 @@ threads="${THREADS:-2}"
 [ -x models/.venv/bin/python ] || models/setup.sh
 models/scripts/fetch-teachers.sh models/cache
 if [ ! -f models/cache/crops/progress.json ] || ! grep -q '"nextItem"' models/cache/crops/progress.json || [ ! -f models/cache/crops/.done ]; then
-  nice -n 19 npx tsx models/scripts/make-crops.ts --data "$data" --out models/cache/crops --teachers models/cache
+  nice -n 19 npx tsx models/scripts/make-crops.ts --data "$data" --out models/cache/crops --teachers models/cache --extra models/cache/fa/package/demo
   touch models/cache/crops/.done
 fi
-[ -f models/cache/labels.npz ] || (cd models && nice -n 19 .venv/bin/python -m fpnmaa.prepare --crops cache/crops --data "$data" --out cache/labels.npz)
+if [ ! -f models/cache/crops/.views-done ]; then
+  nice -n 19 npx tsx models/scripts/teacher-views.ts --data "$data" --crops models/cache/crops --teachers models/cache --extra models/cache/fa/package/demo
+  touch models/cache/crops/.views-done
+fi
+[ -f models/cache/labels.npz ] || (cd models && nice -n 19 .venv/bin/python -m fpnmaa.prepare --crops cache/crops --data "$data" --out cache/labels.npz \
+  --expr-views teachers-s2.8.f32 --expr-teacher faceapi --mirror-mesh)
 (cd models && nice -n 19 .venv/bin/python -m fpnmaa.train --crops cache/crops --labels cache/labels.npz --run "checkpoints/$run" --threads "$threads" "$@")

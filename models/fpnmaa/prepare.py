@@ -1,6 +1,12 @@
 """Split by person, fit the AU/VA teachers, write labels for training.
 
-  python -m fpnmaa.prepare --crops models/cache/crops --data <dir with expressions/> --out models/cache/labels.npz
+  python -m fpnmaa.prepare --crops models/cache/crops --data <dir with expressions/> --out models/cache/labels.npz \
+      [--expr-views teachers-s2.8.f32] [--expr-teacher mean|faceapi|emotion] [--mirror-mesh]
+
+Teacher inputs (files in --crops): expression probabilities from make-crops.ts (teachers.f32, crop scale 2.0) or,
+with --expr-views, from teacher-views.ts at another crop scale; --expr-teacher picks the expression teacher used for
+distillation and for the VA mapping (the mean of the two, or one of them). AU features from the mesh of the crop, or
+with --mirror-mesh averaged with the mesh of the mirrored crop (mesh-mirror.f32).
 
 Split: person = LFW-style file name with the trailing _NNNN and extension removed (case-folded; names without a
 number keep their stem); images with byte-identical files are merged into one person group (union-find on the
@@ -90,6 +96,9 @@ def main():
     ap.add_argument("--crops", required=True)
     ap.add_argument("--data", default=None, help="dataset root (for content hashes); optional")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--expr-views", default="", help="N x 14 expression probabilities (teacher-views.ts) instead of teachers.f32's")
+    ap.add_argument("--expr-teacher", default="mean", choices=["mean", "faceapi", "emotion"])
+    ap.add_argument("--mirror-mesh", action="store_true", help="average AU features with the mirrored crop's mesh")
     args = ap.parse_args()
     meta, tch, mesh = load_crops(args.crops)
     is_val, groups, labels, have, total = split(meta, args.data)
@@ -99,17 +108,21 @@ def main():
     assert not (tr_g & va_g)
     print(f"persons: train {len(tr_g)}, val {len(va_g)}, overlap 0; faces: train {int((~is_val).sum())}, val {int(is_val.sum())}")
 
-    emo, fapi = tch[:, :7], tch[:, 7:14]
+    expr = np.fromfile(os.path.join(args.crops, args.expr_views), np.float32).reshape(-1, 14)[:len(meta)] if args.expr_views else tch[:, :14]
+    emo, fapi = expr[:, :7], expr[:, 7:14]
     mesh_ok = tch[:, 14] > 0.5
+    views = [mesh]
+    if args.mirror_mesh:
+        views.append(np.fromfile(os.path.join(args.crops, "mesh-mirror.f32"), np.float32).reshape(-1, 468, 3)[:len(meta)])
     # AU reference: neutral-labelled training faces only
     neu = np.where((labels == 0) & ~is_val & mesh_ok)[0]
     ref = T.fit_reference(mesh[neu])
-    feats = T.feature_matrix(mesh, ref)
+    feats = T.view_features(views, ref)
     med, mad = T.fit_neutral_stats(feats[neu])
     z = T.au_z(feats, med, mad)
     u = T.au_intensity(z)
     act = T.au_active(z)
-    expr_t = 0.5 * (emo + fapi)
+    expr_t = {"mean": 0.5 * (emo + fapi), "faceapi": fapi, "emotion": emo}[args.expr_teacher]
     va = T.va_teacher(expr_t, u)
     for c, name in enumerate(PAPER):
         m = labels == c
@@ -119,6 +132,7 @@ def main():
     np.savez_compressed(
         args.out, is_val=is_val, labels=labels, emo=emo, faceapi=fapi, mesh_ok=mesh_ok, au_z=z.astype(np.float32),
         au_u=u.astype(np.float32), au_act=act, va=va.astype(np.float32), ref=ref, med=med, mad=mad,
+        expr_teacher=expr_t.astype(np.float32), mesh_views=len(views),
         groups=np.array([g or "" for g in groups]))
     json.dump({"val_persons": sorted(va_g), "train_persons": len(tr_g)}, open(args.out.replace(".npz", "-split.json"), "w"), indent=0)
 

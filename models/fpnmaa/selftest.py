@@ -1,5 +1,7 @@
 """Python-side checks (run: cd models && .venv/bin/python -m fpnmaa.selftest):
-metrics vs the hand-computed cases, AU-teacher pose/scale invariance, a tiny training run lowers the loss."""
+metrics vs the hand-computed cases, AU-teacher pose/scale invariance, a tiny training run lowers the loss, and, when
+the teacher packages and crops are in models/cache, the MobileFaceNet weight transplant against tfjs
+(reference written by `npx tsx models/scripts/mobilefacenet-reference.ts`)."""
 import json
 import os
 
@@ -9,7 +11,12 @@ import torch.nn.functional as F
 
 from . import metrics as M
 from . import teachers as T
+from .mobilefacenet import MobileFaceNetEmbedding
 from .model import FPNMAA
+
+CACHE = os.path.join(os.path.dirname(__file__), "..", "cache")
+MFN_JSON = os.path.join(CACHE, "hm/package/models/mobilefacenet.json")
+MFN_REFERENCE = os.path.join(CACHE, "mobilefacenet-reference.json")
 
 
 def check_metrics():
@@ -59,7 +66,45 @@ def check_tiny_training():
     print(f"tiny training: loss {losses[0]:.3f} -> {losses[-1]:.3f}: ok")
 
 
+def served_crops(idx):
+    """The served 112 crops (centre of the stored 128 crops), normalised to [-1, 1], NCHW."""
+    x = np.memmap(os.path.join(CACHE, "crops/crops128.u8"), np.uint8, mode="r").reshape(-1, 128, 128, 3)
+    return torch.from_numpy((x[idx, 8:120, 8:120].astype(np.float32) - 127.5) / 127.5).permute(0, 3, 1, 2).contiguous()
+
+
+def check_mobilefacenet_transplant():
+    if not (os.path.exists(MFN_JSON) and os.path.exists(MFN_REFERENCE)):
+        print("MobileFaceNet transplant: skipped (no teacher packages / tfjs reference in models/cache)")
+        return
+    ref = json.load(open(MFN_REFERENCE))
+    net = MobileFaceNetEmbedding(MFN_JSON).eval()
+    with torch.no_grad():
+        emb = net(served_crops(np.arange(ref["faces"]))).numpy()
+    err = np.abs(emb - np.asarray(ref["embeddings"])).max()
+    assert err < 1e-4, err
+    print(f"MobileFaceNet transplant: torch vs tfjs embeddings max |diff| {err:.1e} on {ref['faces']} crops: ok")
+    # The weights must also still recognise people on *our* crops (looser than the network's own alignment):
+    # pairs of the same person should be more similar than pairs of different people.
+    lab = np.load(os.path.join(CACHE, "labels.npz"))
+    groups = lab["groups"]
+    rng = np.random.default_rng(0)
+    names, counts = np.unique(groups, return_counts=True)
+    multi = names[counts >= 2]
+    picks = [rng.choice(np.where(groups == g)[0], 2, replace=False) for g in rng.choice(multi, 150, replace=False)]
+    idx = np.concatenate(picks)
+    with torch.no_grad():
+        e = net(served_crops(np.sort(idx))).numpy()
+    pos = {i: k for k, i in enumerate(np.sort(idx))}
+    same = np.array([e[pos[a]] @ e[pos[b]] for a, b in picks])
+    diff = np.array([e[pos[picks[i][0]]] @ e[pos[picks[(i + 1) % len(picks)][1]]] for i in range(len(picks))])
+    auc = (same[:, None] > diff[None, :]).mean()
+    assert auc > 0.8, auc
+    print(f"MobileFaceNet on served crops: same-person cosine {np.median(same):.2f} vs different {np.median(diff):.2f} "
+          f"(medians, 150 pairs each), AUC {auc:.3f}: ok")
+
+
 if __name__ == "__main__":
     check_metrics()
     check_au_invariance()
     check_tiny_training()
+    check_mobilefacenet_transplant()

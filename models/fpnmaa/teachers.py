@@ -107,6 +107,12 @@ def feature_matrix(meshes, reference):
     return np.array([[raw_features(normalise_mesh(m, reference))[f] for f in FEATURES] for m in meshes])
 
 
+def view_features(mesh_views, reference):
+    """AU features averaged over several meshes of the same face (e.g. of its crop and of the crop's mirror image:
+    every feature is a left/right average, so both estimate the same thing, with partly independent noise)."""
+    return np.mean([feature_matrix(m, reference) for m in mesh_views], 0)
+
+
 def fit_reference(meshes_neutral):
     """Reference shape: iterative mean of neutral meshes (aligned to the running mean, 3 passes)."""
     ref = np.mean([normalise_mesh(m) for m in meshes_neutral], 0)
@@ -172,7 +178,7 @@ CIRCUMPLEX_NOTE = ("Anger, Disgust, Fear from Russell & Mehrabian (1977) as tabu
 
 
 def va_teacher(expr_probs, au_u):
-    """expr_probs (n, 7) paper order (mean of the two expression teachers); au_u (n, 12) AU intensities.
+    """expr_probs (n, 7) paper order (the expression teacher, prepare.py --expr-teacher); au_u (n, 12) AU intensities.
     valence = sum_k p_k V_k + 0.25 (u_AU12 - u_AU15) ; arousal = sum_k p_k A_k + 0.3 (mean(u_AU1, u_AU2, u_AU25, u_AU26) - 0.25);
     both clipped to [-0.99, 0.99]."""
     idx = {a: i for i, a in enumerate(AU_LABELS)}

@@ -1,18 +1,21 @@
 """Train an FPN-MAA student (resumable).
 
   python -m fpnmaa.train --crops models/cache/crops --labels models/cache/labels.npz --run models/checkpoints/NAME \
-      [--arch realtime|r50] [--distill soft|hard] [--epochs 24] [--threads 2] [--limit N]
+      [--arch realtime|mfn|r50] [--init-backbone models/cache/hm/package/models/mobilefacenet.json] \
+      [--distill soft|hard] [--epochs 24] [--threads 2] [--limit N]
 
 Re-running the same command resumes from NAME/last.pt (model, optimiser, schedule, RNG states, epoch).
 Seeds are fixed (--seed). The model of the last epoch is kept (no selection on the validation split).
 
 Targets per face:
-  expression: ground truth where labelled (class-weighted CE, weights n_c^-1/2); teachers = mean of the two tfjs
-    expression teachers' probabilities. soft: + T^2 KL(teacher_T || student_T) on every face (T = --temperature);
+  expression: ground truth where labelled (class-weighted CE, weights n_c^-1/2); teacher = labels.npz's expression
+    teacher (prepare.py --expr-teacher: the mean of the two tfjs expression teachers, or one of them). soft: + T^2 KL(teacher_T || student_T) on every face (T = --temperature);
     hard (the paper): unlabelled faces get CE on the teacher's argmax, labelled faces the label only.
   AU: soft: BCE against the AU teacher's intensity u = sigmoid(2(z - tau)); hard: BCE against active = z >= tau.
   VA: MSE against the VA teacher, per dimension divided by the training targets' variance.
 Teacher labels come from the un-augmented crop (the teachers run in tfjs, offline, once).
+--init-backbone (arch mfn): start the backbone from MobileFaceNet's face-recognition weights (tfjs graph model) instead
+of random; --backbone-lr-mult scales the backbone's learning rate (pretrained features need a gentler one).
 """
 import argparse
 import json
@@ -24,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from . import metrics as M
+from .mobilefacenet import load_tfjs_mobilefacenet
 from .model import FPNMAA, INPUT_SIZE
 from .prepare import load_crops
 
@@ -119,6 +123,8 @@ def main():
     ap.add_argument("--labels", required=True)
     ap.add_argument("--run", required=True)
     ap.add_argument("--arch", default="realtime")
+    ap.add_argument("--init-backbone", default="", help="tfjs mobilefacenet.json to start the mfn backbone from")
+    ap.add_argument("--backbone-lr-mult", type=float, default=1.0)
     ap.add_argument("--distill", default="soft", choices=["soft", "hard"])
     ap.add_argument("--temperature", type=float, default=2.0)
     ap.add_argument("--kd_weight", type=float, default=0.5)
@@ -141,7 +147,7 @@ def main():
     if args.limit:
         train_idx = train_idx[: args.limit]
     labels = torch.from_numpy(lab["labels"]).long()
-    teacher = torch.from_numpy(0.5 * (lab["emo"] + lab["faceapi"])).float().clamp_min(1e-6)
+    teacher = torch.from_numpy(lab["expr_teacher"]).float().clamp_min(1e-6)
     teacher = teacher / teacher.sum(1, keepdim=True)
     au_t = torch.from_numpy(lab["au_u"] if args.distill == "soft" else lab["au_act"]).float()
     va_t = torch.from_numpy(lab["va"]).float()
@@ -155,10 +161,17 @@ def main():
     print("train faces", len(train_idx), "class counts", counts.astype(int).tolist(), "class weights", np.round(w, 3).tolist(), flush=True)
 
     model = FPNMAA(args.arch)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
+    if args.init_backbone:
+        if args.arch != "mfn":
+            raise SystemExit("--init-backbone needs --arch mfn")
+        load_tfjs_mobilefacenet(model.backbone, args.init_backbone)
+    backbone = set(id(p) for p in model.backbone.parameters())
+    groups = [{"params": [p for p in model.parameters() if id(p) in backbone], "lr": args.lr * args.backbone_lr_mult},
+              {"params": [p for p in model.parameters() if id(p) not in backbone], "lr": args.lr}]
+    opt = torch.optim.AdamW(groups, weight_decay=5e-4)
     steps_per_epoch = len(train_idx) // args.batch
     total = steps_per_epoch * args.epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total, pct_start=0.1)
     start_epoch = 0
     ck = os.path.join(args.run, "last.pt")
     gen = torch.Generator().manual_seed(args.seed)

@@ -82,7 +82,7 @@ export interface Teachers {
   runExpression(crops: { emotion: Float32Array; faceapi: Float32Array }[]): Promise<Pick<TeacherOutputs, 'emotion' | 'faceapi'>>;
 }
 
-function graphHandler(jsonPath: string): tf.io.IOHandler {
+export function graphHandler(jsonPath: string): tf.io.IOHandler {
   return {
     async load() {
       const json = JSON.parse(readFileSync(jsonPath, 'utf8'));

