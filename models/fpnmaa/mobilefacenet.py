@@ -41,26 +41,28 @@ class PReLU(nn.Module):
 
 
 class Conv(nn.Module):
-    """Convolution with folded batch norm (bias), TF SAME padding, optional activation."""
+    """Convolution, TF SAME padding, optional activation; batch norm either folded into the bias (the transplanted
+    network) or a layer of its own (the network trained from scratch, as MobileFaceNet was designed)."""
 
-    def __init__(self, cin, cout, k=1, s=1, depthwise=False, act=None):
+    def __init__(self, cin, cout, k=1, s=1, depthwise=False, act=None, batch_norm=False):
         super().__init__()
         self.k, self.s = k, s
-        self.conv = nn.Conv2d(cin, cout, k, s, 0, groups=cin if depthwise else 1, bias=True)
+        self.conv = nn.Conv2d(cin, cout, k, s, 0, groups=cin if depthwise else 1, bias=not batch_norm)
+        self.bn = nn.BatchNorm2d(cout) if batch_norm else nn.Identity()
         self.act = {"prelu": PReLU(cout), "relu": nn.ReLU(inplace=True), None: nn.Identity()}[act]
 
     def forward(self, x):
-        return self.act(self.conv(tf_same_pad(x, self.k, self.s) if self.k > 1 else x))
+        return self.act(self.bn(self.conv(tf_same_pad(x, self.k, self.s) if self.k > 1 else x)))
 
 
 class InvResBlock(nn.Module):
     """Expand 1x1 (PReLU) -> depthwise 3x3 (ReLU; the PReLU TF puts after it is then a no-op) -> project 1x1."""
 
-    def __init__(self, cin, cexp, cout, s, residual):
+    def __init__(self, cin, cexp, cout, s, residual, batch_norm):
         super().__init__()
-        self.expand = Conv(cin, cexp, act="prelu")
-        self.depthwise = Conv(cexp, cexp, 3, s, depthwise=True, act="relu")
-        self.project = Conv(cexp, cout)
+        self.expand = Conv(cin, cexp, act="prelu", batch_norm=batch_norm)
+        self.depthwise = Conv(cexp, cexp, 3, s, depthwise=True, act="relu", batch_norm=batch_norm)
+        self.project = Conv(cexp, cout, batch_norm=batch_norm)
         self.residual = residual
 
     def forward(self, x):
@@ -68,9 +70,10 @@ class InvResBlock(nn.Module):
         return x + y if self.residual else y
 
 
-def stage(cin, cexp, cout, n, s, continues):
+def stage(cin, cexp, cout, n, s, continues, batch_norm):
     """n blocks; the first has stride s and a shortcut only when it continues the previous stage's resolution."""
-    return nn.Sequential(*[InvResBlock(cin if i == 0 else cout, cexp, cout, s if i == 0 else 1, continues or i > 0) for i in range(n)])
+    return nn.Sequential(*[InvResBlock(cin if i == 0 else cout, cexp, cout, s if i == 0 else 1, continues or i > 0, batch_norm)
+                           for i in range(n)])
 
 
 # (TF scope, cin, expansion, cout, blocks, stride, first block has a shortcut)
@@ -85,21 +88,41 @@ STAGES = [
 TAPS = ("Conv2d_2", "Conv2d_4", "Conv2d_6")
 
 
+class TapStandardize(nn.Module):
+    """Fixed per-channel standardisation, (x - mean) / std with statistics measured once before fine-tuning the
+    transplanted weights (`MobileFaceNetBackbone.calibrate`), the same in training and inference; identity otherwise.
+
+    Why not a norm layer: the recognition network's activations (its batch norm folded into biases) carry per-channel
+    offsets in the hundreds with across-face variation of about 1. Fed raw, they saturated the VA head's tanh at
+    once. Batch norm standardised them, but its running means could not follow offsets that move by a standard
+    deviation with every 1% change during fine-tuning (eval-mode accuracy 0.4% where train mode gave 70%); GroupNorm,
+    per face, divided the faint across-face signal by the huge offsets and training stalled at a constant output.
+    (Calibrating a randomly initialised network instead blew its near-zero variation up to saturation at once: the
+    from-scratch variant has batch norm inside and no calibration.)
+    """
+
+    def __init__(self, ch):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(1, ch, 1, 1))
+        self.register_buffer("inv_std", torch.ones(1, ch, 1, 1))
+
+    def forward(self, x):
+        return (x - self.mean) * self.inv_std
+
+
 class MobileFaceNetBackbone(nn.Module):
-    """Each tap is normalised per sample (GroupNorm with one group: over channels and positions, learnable
-    per-channel affine). The recognition network's activations (its BN folded away) run into the hundreds: fed raw
-    into the pyramid they saturated the VA head's tanh at once, and batch norm's running statistics could not follow
-    them while the backbone was fine-tuned (eval-mode accuracy 0.4% where train mode gave 70%). A per-sample norm
-    has no running statistics to lag."""
+    """batch_norm=False: the layout of the transplanted weights (BN folded); True: for training from scratch."""
 
     channels = [64, 128, 128, 512]
 
-    def __init__(self):
+    def __init__(self, batch_norm=False):
         super().__init__()
-        self.stem = nn.Sequential(Conv(3, 64, 3, 2, act="prelu"), Conv(64, 64, 3, 1, depthwise=True, act="relu"), Conv(64, 64))
-        self.stages = nn.ModuleDict({name: stage(cin, e, cout, n, s, c) for name, cin, e, cout, n, s, c in STAGES})
-        self.head = Conv(128, 512, act="prelu")
-        self.tap_norms = nn.ModuleList([nn.GroupNorm(1, c) for c in self.channels])
+        bn = batch_norm
+        self.stem = nn.Sequential(Conv(3, 64, 3, 2, act="prelu", batch_norm=bn), Conv(64, 64, 3, 1, depthwise=True, act="relu", batch_norm=bn),
+                                  Conv(64, 64, batch_norm=bn))
+        self.stages = nn.ModuleDict({name: stage(cin, e, cout, n, s, c, bn) for name, cin, e, cout, n, s, c in STAGES})
+        self.head = Conv(128, 512, act="prelu", batch_norm=bn)
+        self.tap_norms = nn.ModuleList([TapStandardize(c) for c in self.channels])
 
     def forward(self, x):
         return [norm(f) for norm, f in zip(self.tap_norms, self.recognition_features(x))]
@@ -113,6 +136,13 @@ class MobileFaceNetBackbone(nn.Module):
                 feats.append(x)
         feats.append(self.head(x))
         return feats
+
+    @torch.no_grad()
+    def calibrate(self, x):
+        """Sets each tap's standardisation from the current weights on a batch of training crops."""
+        for norm, f in zip(self.tap_norms, self.recognition_features(x)):
+            norm.mean.copy_(f.mean(dim=(0, 2, 3), keepdim=True))
+            norm.inv_std.copy_(1 / f.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6))
 
 
 def _tf_names(backbone):

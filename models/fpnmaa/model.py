@@ -6,7 +6,8 @@ fpn-maa-r50: the paper's MultiPyramidClassifier shape: ResNet-50 (Bottleneck 3-4
 fpn-maa-realtime: a slim ResNet-style backbone (BasicBlocks, widths 32-64-128-256 at strides 4-8-16-32) with the same
   5-level FPN pooling and heads; the FPN uses 96 channels and depthwise-separable output convs (5 x 96 = 480-d).
 fpn-maa-mfn: MobileFaceNet (mobilefacenet.py; taps at strides 4-8-16-16) with the realtime variant's FPN and heads;
-  its backbone can start from face-recognition weights (train.py --init-backbone).
+  "mfn" has the layout of the face-recognition weights it starts from (train.py --init-backbone), "mfn-bn" is the
+  same network with batch norm layers, to train from scratch (both fold to the same network at inference).
 The VA head ends in tanh (contract: values in [-1, 1]).
 """
 import torch
@@ -129,6 +130,8 @@ class FPNMAA(nn.Module):
             self.backbone, ch, sep = SlimResNet(), 96, True
         elif arch == "mfn":
             self.backbone, ch, sep = MobileFaceNetBackbone(), 96, True
+        elif arch == "mfn-bn":
+            self.backbone, ch, sep = MobileFaceNetBackbone(batch_norm=True), 96, True
         else:
             raise ValueError(arch)
         self.fpn = FPN(self.backbone.channels, ch, sep)
@@ -147,4 +150,4 @@ class FPNMAA(nn.Module):
         return torch.tanh(self.va(f)), self.expr(f), self.au(f)
 
 
-INPUT_SIZE = {"realtime": 112, "mfn": 112, "r50": 128}
+INPUT_SIZE = {"realtime": 112, "mfn": 112, "mfn-bn": 112, "r50": 128}

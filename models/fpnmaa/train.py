@@ -1,7 +1,7 @@
 """Train an FPN-MAA student (resumable).
 
   python -m fpnmaa.train --crops models/cache/crops --labels models/cache/labels.npz --run models/checkpoints/NAME \
-      [--arch realtime|mfn|r50] [--init-backbone models/cache/hm/package/models/mobilefacenet.json] \
+      [--arch realtime|mfn|mfn-bn|r50] [--init-backbone models/cache/hm/package/models/mobilefacenet.json] \
       [--distill soft|hard] [--epochs 24] [--threads 2] [--limit N]
 
 Re-running the same command resumes from NAME/last.pt (model, optimiser, schedule, RNG states, epoch).
@@ -165,6 +165,8 @@ def main():
         if args.arch != "mfn":
             raise SystemExit("--init-backbone needs --arch mfn")
         load_tfjs_mobilefacenet(model.backbone, args.init_backbone)
+        calib = np.random.default_rng(args.seed).choice(train_idx, min(512, len(train_idx)), replace=False)
+        model.backbone.calibrate(augment_view(x_u8[np.sort(calib)], size, False, None))
     backbone = set(id(p) for p in model.backbone.parameters())
     groups = [{"params": [p for p in model.parameters() if id(p) in backbone], "lr": args.lr * args.backbone_lr_mult},
               {"params": [p for p in model.parameters() if id(p) not in backbone], "lr": args.lr}]
