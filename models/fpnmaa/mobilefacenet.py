@@ -89,8 +89,12 @@ TAPS = ("Conv2d_2", "Conv2d_4", "Conv2d_6")
 
 
 class TapStandardize(nn.Module):
-    """Fixed per-channel standardisation, (x - mean) / std with statistics measured once before fine-tuning the
-    transplanted weights (`MobileFaceNetBackbone.calibrate`), the same in training and inference; identity otherwise.
+    """Fixed standardisation, (x - mean) * inv_std with statistics measured once before fine-tuning the transplanted
+    weights (`MobileFaceNetBackbone.calibrate`), the same in training and inference; identity otherwise. The mean is
+    per channel *and position* (size x size) and the scale is the channel's across-face deviation from it: on our
+    crops the recognition features are mostly a fixed spatial pattern (per-pixel variation across faces ~0.07 of the
+    channel's total), and a per-channel standardisation left the face-dependent part so faint that fine-tuning
+    stalled at a constant output (tried: 1 epoch, every face Neutral).
 
     Why not a norm layer: the recognition network's activations (its batch norm folded into biases) carry per-channel
     offsets in the hundreds with across-face variation of about 1. Fed raw, they saturated the VA head's tanh at
@@ -101,9 +105,9 @@ class TapStandardize(nn.Module):
     from-scratch variant has batch norm inside and no calibration.)
     """
 
-    def __init__(self, ch):
+    def __init__(self, ch, size=1):
         super().__init__()
-        self.register_buffer("mean", torch.zeros(1, ch, 1, 1))
+        self.register_buffer("mean", torch.zeros(1, ch, size, size))
         self.register_buffer("inv_std", torch.ones(1, ch, 1, 1))
 
     def forward(self, x):
@@ -114,6 +118,7 @@ class MobileFaceNetBackbone(nn.Module):
     """batch_norm=False: the layout of the transplanted weights (BN folded); True: for training from scratch."""
 
     channels = [64, 128, 128, 512]
+    tap_sizes = [28, 14, 7, 7]  # at the 112 x 112 input
 
     def __init__(self, batch_norm=False):
         super().__init__()
@@ -122,7 +127,8 @@ class MobileFaceNetBackbone(nn.Module):
                                   Conv(64, 64, batch_norm=bn))
         self.stages = nn.ModuleDict({name: stage(cin, e, cout, n, s, c, bn) for name, cin, e, cout, n, s, c in STAGES})
         self.head = Conv(128, 512, act="prelu", batch_norm=bn)
-        self.tap_norms = nn.ModuleList([TapStandardize(c) for c in self.channels])
+        # Batch norm inside needs no calibration (identity taps): the per-position mean is only for the transplant.
+        self.tap_norms = nn.ModuleList([TapStandardize(c, 1 if bn else s) for c, s in zip(self.channels, self.tap_sizes)])
 
     def forward(self, x):
         return [norm(f) for norm, f in zip(self.tap_norms, self.recognition_features(x))]
@@ -141,8 +147,9 @@ class MobileFaceNetBackbone(nn.Module):
     def calibrate(self, x):
         """Sets each tap's standardisation from the current weights on a batch of training crops."""
         for norm, f in zip(self.tap_norms, self.recognition_features(x)):
-            norm.mean.copy_(f.mean(dim=(0, 2, 3), keepdim=True))
-            norm.inv_std.copy_(1 / f.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6))
+            mean = f.mean(dim=0, keepdim=True)
+            norm.mean.copy_(mean)
+            norm.inv_std.copy_(1 / (f - mean).pow(2).mean(dim=(0, 2, 3), keepdim=True).sqrt().clamp_min(1e-6))
 
 
 def _tf_names(backbone):
