@@ -83,9 +83,7 @@ def main():
     provenance = (f"{name}: FPN multi-task student, {start}, at commit {commit} on {datetime.date.today()} "
                   f"({a['epochs']} epochs, distill={a['distill']}); data: ~11.6k crowd-labelled in-the-wild expression crops "
                   "(public Apache-2.0 facial-expressions set) + unlabelled face photos, crops cut by the server's BlazeFace + "
-                  "eyes-mouth-v1 aligner; expression teachers: human emotion.json (FER2013 mini-Xception) and face-api "
-                  "face_expression_model; AU teacher: geometric estimate from the 468-point face mesh; VA teacher: "
-                  "circumplex mapping of expression probabilities + AU cues. See models/MODEL_CARD.md.")
+                  f"eyes-mouth-v1 aligner; {lab['teacher_desc']}. See models/MODEL_CARD.md.")
     props = {
         "affect.contract_version": "1", "affect.name": name, "affect.version": args.version,
         "affect.provenance": provenance, "affect.input_size": str(size),

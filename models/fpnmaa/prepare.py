@@ -91,6 +91,17 @@ def split(meta, data_dir, val_frac=0.2, seed=0):
     return is_val, groups, labels, have, total
 
 
+def teacher_description(args, views):
+    """What built these labels, in words, for the exported model's provenance."""
+    names = {"faceapi": "face-api face_expression_model", "emotion": "human emotion.json (FER2013 mini-Xception)",
+             "mean": "mean of face-api face_expression_model and human emotion.json"}
+    m = re.match(r"teachers-s([0-9.]+)\.f32$", args.expr_views or "")
+    scale = m.group(1) if m else "2.0"
+    return (f"expression teacher: {names[args.expr_teacher]} at crop scale {scale}; AU teacher: geometric estimate from "
+            f"the 468-point face mesh ({'crop and mirror image averaged' if views == 2 else 'one view'}); VA teacher: "
+            "circumplex mapping of the expression teacher's probabilities + AU cues")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--crops", required=True)
@@ -132,7 +143,7 @@ def main():
     np.savez_compressed(
         args.out, is_val=is_val, labels=labels, emo=emo, faceapi=fapi, mesh_ok=mesh_ok, au_z=z.astype(np.float32),
         au_u=u.astype(np.float32), au_act=act, va=va.astype(np.float32), ref=ref, med=med, mad=mad,
-        expr_teacher=expr_t.astype(np.float32), mesh_views=len(views),
+        expr_teacher=expr_t.astype(np.float32), mesh_views=len(views), teacher_desc=teacher_description(args, len(views)),
         groups=np.array([g or "" for g in groups]))
     json.dump({"val_persons": sorted(va_g), "train_persons": len(tr_g)}, open(args.out.replace(".npz", "-split.json"), "w"), indent=0)
 
