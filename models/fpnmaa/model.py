@@ -7,7 +7,7 @@ fpn-maa-realtime: a slim ResNet-style backbone (BasicBlocks, widths 32-64-128-25
   5-level FPN pooling and heads; the FPN uses 96 channels and depthwise-separable output convs (5 x 96 = 480-d).
 fpn-maa-mfn: MobileFaceNet (mobilefacenet.py; taps at strides 4-8-16-16) with the realtime variant's FPN and heads;
   "mfn" has the layout of the face-recognition weights it starts from (train.py --init-backbone), "mfn-bn" is the
-  same network with batch norm layers, to train from scratch (both fold to the same network at inference).
+  same network with batch norm layers, to train from scratch (batch norm folds into the convolutions on export).
 The VA head ends in tanh (contract: values in [-1, 1]).
 """
 import torch

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from . import metrics as M
 from .mobilefacenet import MobileFaceNetBackbone, load_tfjs_mobilefacenet
-from .train import augment_view, load_data
+from .train import augment_view, calibration_crops, class_weights, load_data
 
 
 @torch.no_grad()
@@ -58,17 +58,15 @@ def main():
     y = lab["labels"]
     tr = np.where(~lab["is_val"] & (y >= 0))[0]
     va = np.where(lab["is_val"] & (y >= 0))[0]
-    counts = np.bincount(y[tr], minlength=7).astype(np.float64)
-    w = np.maximum(counts, 1) ** -0.5
-    class_w = torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)
-    calib = np.sort(np.random.default_rng(args.seed).choice(np.where(~lab["is_val"])[0], 512, replace=False))
+    _, class_w = class_weights(y[tr])
+    calib = calibration_crops(x_u8, np.where(~lab["is_val"])[0], 112, args.seed)
     report = {}
     for name in ("face-recognition weights", "random weights"):
         torch.manual_seed(args.seed)
         backbone = MobileFaceNetBackbone()
         if name.startswith("face"):
             load_tfjs_mobilefacenet(backbone, args.init)
-        backbone.calibrate(augment_view(x_u8[calib], 112, False, None))
+        backbone.calibrate(calib)
         backbone.eval()
         f_tr, f_va = pooled_taps(backbone, x_u8[tr]), pooled_taps(backbone, x_u8[va])
         mu, sd = f_tr.mean(0), f_tr.std(0) + 1e-6

@@ -44,6 +44,20 @@ def load_data(crops_dir, labels_path):
     return meta, torch.from_numpy(x), lab
 
 
+def class_weights(labels):
+    """Per-class counts of the labelled faces and the loss weights against the skew: n_c^-1/2, scaled so that the
+    weighted count equals the plain count."""
+    counts = np.bincount(labels[labels >= 0], minlength=7).astype(np.float64)
+    w = np.maximum(counts, 1) ** -0.5
+    return counts, torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)
+
+
+def calibration_crops(x_u8, train_idx, size, seed):
+    """512 training crops (fixed by the seed), served view: what a transplanted backbone's taps are standardised on."""
+    pick = np.random.default_rng(seed).choice(train_idx, min(512, len(train_idx)), replace=False)
+    return augment_view(x_u8[np.sort(pick)], size, False, None)
+
+
 def augment_view(xb, out, train, gen):
     """xb uint8 (B,128,128,3) -> float (B,3,out,out) normalised. Eval: the exact centre crop (the served crop:
     scale 3*128/112 at 128 px has the same pixel pitch as scale 3 at 112 px). Train: random similarity transform
@@ -154,19 +168,16 @@ def main():
     # VA loss on standardised targets (MSE / per-dimension variance of the training targets): the VA teacher's
     # arousal varies little (sd ~0.16), and plain MSE all but ignores it.
     va_var = va_t[torch.from_numpy(train_idx)].var(0).clamp_min(1e-4)
-    counts = np.bincount(lab["labels"][train_idx][lab["labels"][train_idx] >= 0], minlength=7).astype(np.float64)
-    w = (np.maximum(counts, 1) ** -0.5)
-    w = w / (w * counts).sum() * counts.sum()
-    class_w = torch.tensor(w, dtype=torch.float32)
-    print("train faces", len(train_idx), "class counts", counts.astype(int).tolist(), "class weights", np.round(w, 3).tolist(), flush=True)
+    counts, class_w = class_weights(lab["labels"][train_idx])
+    print("train faces", len(train_idx), "class counts", counts.astype(int).tolist(), "class weights",
+          [round(float(v), 3) for v in class_w], flush=True)
 
     model = FPNMAA(args.arch)
     if args.init_backbone:
         if args.arch != "mfn":
             raise SystemExit("--init-backbone needs --arch mfn")
         load_tfjs_mobilefacenet(model.backbone, args.init_backbone)
-        calib = np.random.default_rng(args.seed).choice(train_idx, min(512, len(train_idx)), replace=False)
-        model.backbone.calibrate(augment_view(x_u8[np.sort(calib)], size, False, None))
+        model.backbone.calibrate(calibration_crops(x_u8, train_idx, size, args.seed))
     backbone = set(id(p) for p in model.backbone.parameters())
     groups = [{"params": [p for p in model.parameters() if id(p) in backbone], "lr": args.lr * args.backbone_lr_mult},
               {"params": [p for p in model.parameters() if id(p) not in backbone], "lr": args.lr}]
