@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFaceDetector, type BlazeFaceModel } from '../server/src/vision/FaceDetector.ts';
 import { createSessionFactory } from '../server/src/vision/sessions.ts';
-import { loadImage } from '../test/vision/loadImage.ts';
+import { loadImage } from '../models/scripts/image.ts';
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) throw new Error('usage: tsx bench/vision-recall.ts DIR [DIR...]');

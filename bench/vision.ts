@@ -14,7 +14,7 @@ import { loadAffectModel, type PredictTimings } from '../server/src/vision/Affec
 import { createFaceAligner } from '../server/src/vision/FaceAligner.ts';
 import { createFaceDetector, type DetectTimings } from '../server/src/vision/FaceDetector.ts';
 import { createSessionFactory } from '../server/src/vision/sessions.ts';
-import { loadImage } from '../test/vision/loadImage.ts';
+import { loadImage } from '../models/scripts/image.ts';
 import { fromRepo, writeResults } from './lib/report.ts';
 
 const { values } = parseArgs({

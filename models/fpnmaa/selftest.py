@@ -1,5 +1,7 @@
-"""Python-side checks (run: cd models && .venv/bin/python -m fpnmaa.selftest):
-metrics vs the hand-computed cases, AU-teacher pose/scale invariance, a tiny training run lowers the loss, and, when
+"""Python-side checks (run: cd models && .venv/bin/python -m fpnmaa.selftest; test/model/python.test.ts runs it):
+metrics vs the hand-computed cases, AU-teacher pose/scale invariance, the blendshape teacher against its committed
+fixture reference, the blendshape -> AU table one rule at a time, the AU threshold rule, FER+ vote targets and the
+vote loss against hand-computed values, a tiny training run lowers the loss, and, when
 the teacher packages and crops are in models/cache, the MobileFaceNet weight transplant against tfjs
 (reference written by `npx tsx models/scripts/mobilefacenet-reference.ts`)."""
 import json
@@ -9,11 +11,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import au_blendshapes as AB
+from . import blendshapes as B
 from . import metrics as M
 from . import teachers as T
+from .prepare import vote_targets
+from .train import target_cross_entropy
 from .mobilefacenet import MobileFaceNetEmbedding
 from .model import FPNMAA
 
+PAPER_INDEX = {c: i for i, c in enumerate(AB.PAPER)}
 CACHE = os.path.join(os.path.dirname(__file__), "..", "cache")
 MFN_JSON = os.path.join(CACHE, "hm/package/models/mobilefacenet.json")
 MFN_REFERENCE = os.path.join(CACHE, "mobilefacenet-reference.json")
@@ -46,6 +53,89 @@ def check_au_invariance():
     f1 = T.feature_matrix(moved, refm)
     assert np.allclose(f0, f1, atol=1e-6), np.abs(f0 - f1).max()
     print("AU teacher: invariant to roll, scale and shift: ok")
+
+
+def check_blendshape_teacher():
+    ref = json.load(open(B.REFERENCE))
+    teacher = B.BlendshapeTeacher(B.TASK)
+    got = np.stack([teacher.measure(c) for c in B.fixture_crops()])
+    err = np.abs(got - np.asarray(ref["faces"])).max()
+    assert err < 1e-4, err
+    # the astronaut smiles broadly; Grace Hopper's face is at rest
+    smile = [B.INDEX["mouthSmileLeft"], B.INDEX["mouthSmileRight"]]
+    assert got[0, smile].min() > 0.5 and got[1, smile].max() < 0.2, got[:, smile]
+    # the blendshape model sees geometry only, in any pixel frame: scale and shift of the points change nothing
+    pts, _ = teacher.landmarks(B.resize(B.fixture_crops()[0], B.MESH_SIZE))
+    a, b = teacher.blendshapes_of(pts[:, :2]), teacher.blendshapes_of(pts[:, :2] * 2.5 + 40)
+    assert np.abs(a - b).max() < 1e-4, np.abs(a - b).max()
+    # mirroring swaps left and right names only
+    perm = B.mirror_permutation()
+    assert (perm[perm] == np.arange(52)).all() and B.BLENDSHAPE_NAMES[perm[B.INDEX["mouthSmileLeft"]]] == "mouthSmileRight"
+    assert B.BLENDSHAPE_NAMES[perm[B.INDEX["jawLeft"]]] == "jawRight" and perm[B.INDEX["jawOpen"]] == B.INDEX["jawOpen"]
+    print(f"blendshape teacher: fixture reference max |diff| {err:.1e}, scale/shift invariant, mirror map: ok")
+
+
+def check_au_table():
+    """Each rule of au_blendshapes' table, one at a time: which AUs a single movement drives, and by how much."""
+    def aus(**coef):
+        b = np.zeros((1, 52), np.float32)
+        for name, v in coef.items():
+            b[0, B.INDEX[name]] = v
+        s = AB.au_scores(b)[0]
+        return {a: round(float(s[i]), 4) for i, a in enumerate(AB.AU_LABELS) if s[i] != 0}
+    cases = [
+        (dict(browInnerUp=0.8), {"AU1": 0.8}),
+        (dict(browOuterUpLeft=0.6, browOuterUpRight=0.4), {"AU2": 0.5}),
+        (dict(browDownLeft=0.8), {"AU4": 0.4}),
+        (dict(eyeSquintLeft=0.64, eyeSquintRight=0.64), {"AU7": 0.64}),
+        (dict(eyeSquintLeft=0.64, eyeSquintRight=0.64, mouthSmileLeft=1.0, mouthSmileRight=1.0), {"AU6": 0.8, "AU7": 0.64, "AU12": 1.0}),
+        (dict(cheekSquintLeft=0.9, cheekSquintRight=0.9), {}),
+        (dict(mouthUpperUpLeft=0.3, mouthUpperUpRight=0.5), {"AU10": 0.4}),
+        (dict(mouthSmileLeft=0.7, mouthSmileRight=0.7), {"AU12": 0.7}),
+        (dict(mouthFrownLeft=0.2, mouthFrownRight=0.4), {"AU15": 0.3}),
+        (dict(mouthRollUpper=0.3, mouthRollLower=0.6, mouthPucker=0.0), {"AU23": 0.3}),
+        (dict(mouthPressLeft=0.5, mouthPressRight=0.5), {"AU24": 0.5}),
+        (dict(jawOpen=0.6), {"AU25": 0.6, "AU26": 0.6}),
+        (dict(jawOpen=0.6, mouthClose=0.6), {"AU26": 0.6}),
+        (dict(mouthLowerDownLeft=0.5, mouthLowerDownRight=0.5), {"AU25": 0.5}),
+        (dict(noseSneerLeft=0.9, eyeBlinkLeft=0.9, mouthStretchLeft=0.9), {}),
+    ]
+    for coef, want in cases:
+        got = aus(**coef)
+        assert got == want, (coef, got, want)
+    # the threshold rule: neutral faces spread over 0..0.5, faces of the AU's classes at 0.8 -> a threshold between
+    labels = np.array([0] * 101 + [PAPER_INDEX["Happiness"]] * 20)
+    scores = np.zeros((121, 12), np.float32)
+    scores[:101] = np.linspace(0, 0.5, 101)[:, None]
+    scores[101:] = 0.8
+    tau = AB.fit_thresholds(scores, labels)
+    k = AB.AU_LABELS.index("AU12")
+    assert 0.5 < tau[k] <= 0.8 and (scores[101:, k] >= tau[k]).all() and not (scores[:101, k] >= tau[k]).any(), tau[k]
+    # the cap: an AU no class shows stays off on at least 1 - NEUTRAL_CAP of neutral faces
+    assert all((scores[:101, i] >= tau[i]).mean() <= AB.NEUTRAL_CAP + 1e-9 for i in range(12)), tau
+    print(f"AU table: {len(cases)} single-rule cases, threshold rule: ok")
+
+
+def check_votes():
+    meta = [
+        {"source": "ferplus", "split": "train", "votes": [4, 0, 0, 1, 3, 2, 0, 0, 0, 0]},  # neutral 4, sad 1, anger 3, disgust 2
+        {"source": "ferplus", "split": "valid", "votes": [0, 0, 0, 0, 0, 0, 0, 6, 2, 2]},  # contempt majority
+        {"source": "ferplus", "split": "valid", "votes": [3, 3, 0, 0, 0, 0, 0, 0, 4, 0]},  # unknown majority, 6 class votes
+        {"source": "ferplus", "split": "train", "votes": [0, 4, 4, 0, 0, 0, 0, 0, 2, 0]},  # tie happiness/surprise
+        {"source": "expressions", "label": "anger"},
+    ]
+    t, major, val = vote_targets(meta)
+    assert np.allclose(t[0], [0.4, 0.3, 0.2, 0, 0, 0.1, 0]) and major[0] == 0
+    assert not t[1].any() and major[1] == -1
+    assert np.allclose(t[2], [0.5, 0, 0, 0, 0.5, 0, 0]) and major[2] == -1
+    assert np.allclose(t[3], [0, 0, 0, 0, 0.5, 0, 0.5]) and major[3] == -1
+    assert not t[4].any() and major[4] == -1 and val.tolist() == [False, True, True, False, False]
+    # softmax(0, ln 3) = (1/4, 3/4); target (1/2, 1/2); weights (1, 3): (0.5 ln 4 + 1.5 ln 4/3) / 2
+    loss = target_cross_entropy(torch.tensor([[0.0, np.log(3.0)]]), torch.tensor([[0.5, 0.5]]), torch.tensor([1.0, 3.0]))
+    assert abs(loss.item() - (0.5 * np.log(4) + 1.5 * np.log(4 / 3)) / 2) < 1e-6, loss.item()
+    logits, y, w = torch.randn(6, 7, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 3, 3, 6, 1, 0]), torch.rand(7) + 0.5
+    assert abs(target_cross_entropy(logits, F.one_hot(y, 7).float(), w).item() - F.cross_entropy(logits, y, weight=w).item()) < 1e-6
+    print("FER+ vote targets (contempt/unknown/NF set aside, ties), vote loss vs hand-computed and vs weighted CE: ok")
 
 
 def check_tiny_training():
@@ -108,5 +198,8 @@ def check_mobilefacenet_transplant():
 if __name__ == "__main__":
     check_metrics()
     check_au_invariance()
+    check_blendshape_teacher()
+    check_au_table()
+    check_votes()
     check_tiny_training()
     check_mobilefacenet_transplant()

@@ -8,12 +8,16 @@ Re-running the same command resumes from NAME/last.pt (model, optimiser, schedul
 Seeds are fixed (--seed). The model of the last epoch is kept (no selection on the validation split).
 
 Targets per face:
-  expression: ground truth where labelled (class-weighted CE, weights n_c^-1/2); teacher = labels.npz's expression
+  expression: ground truth where labelled (class-weighted CE, weights n_c^-1/2); FER+ faces: cross-entropy against
+    the annotators' vote distribution (the FER+ paper's best scheme), with the same class weights; teacher = labels.npz's expression
     teacher (prepare.py --expr-teacher: the mean of the two tfjs expression teachers, or one of them). soft: + T^2 KL(teacher_T || student_T) on every face (T = --temperature);
-    hard (the paper): unlabelled faces get CE on the teacher's argmax, labelled faces the label only.
+    hard (the paper): faces without a human target get CE on the teacher's argmax, the others their human target only.
   AU: soft: BCE against the AU teacher's intensity u = sigmoid(2(z - tau)); hard: BCE against active = z >= tau.
   VA: MSE against the VA teacher, per dimension divided by the training targets' variance.
 Teacher labels come from the un-augmented crop (the teachers run in tfjs, offline, once).
+--init-onnx: start every weight from an exported model of the same arch (e.g. the shipped one): the exporter folded
+each batch norm into its convolution, so the conv takes the folded weight and its batch norm is set to reproduce the
+folded bias on the calibration crops (train-mode batch statistics then start close to the exported function).
 --init-backbone (arch mfn): start the backbone from MobileFaceNet's face-recognition weights (tfjs graph model) instead
 of random; --backbone-lr-mult scales the backbone's learning rate (pretrained features need a gentler one).
 """
@@ -44,12 +48,21 @@ def load_data(crops_dir, labels_path):
     return meta, torch.from_numpy(x), lab
 
 
-def class_weights(labels):
-    """Per-class counts of the labelled faces and the loss weights against the skew: n_c^-1/2, scaled so that the
-    weighted count equals the plain count."""
+def class_weights(labels, votes=None):
+    """Per-class counts of the labelled faces (plus the vote mass of the vote targets) and the loss weights against
+    the skew: n_c^-1/2, scaled so that the weighted count equals the plain count."""
     counts = np.bincount(labels[labels >= 0], minlength=7).astype(np.float64)
+    if votes is not None:
+        counts = counts + votes.sum(0)
     w = np.maximum(counts, 1) ** -0.5
     return counts, torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)
+
+
+def target_cross_entropy(logits, target, class_w):
+    """Class-weighted cross-entropy against target distributions (rows summing to 1), normalised by the weights the
+    way F.cross_entropy(weight=) is: for one-hot targets it is exactly that."""
+    wt = target * class_w
+    return -(wt * F.log_softmax(logits, 1)).sum() / wt.sum()
 
 
 def calibration_crops(x_u8, train_idx, size, seed):
@@ -58,11 +71,55 @@ def calibration_crops(x_u8, train_idx, size, seed):
     return augment_view(x_u8[np.sort(pick)], size, False, None)
 
 
+def init_from_onnx(model, onnx_path, calib):
+    """Loads an exported model's weights into `model` (same arch). Conv+BN pairs come back as folded weights
+    (`<conv>.weight`, `<conv>.weight_bias`); each such BN is set, from its input statistics on `calib`, so that
+    BN(x) = x + folded bias in eval mode and approximately so in train mode."""
+    import onnx
+    from onnx import numpy_helper
+
+    inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(onnx_path).graph.initializer}
+    modules = dict(model.named_modules())
+    state = model.state_dict()
+    loaded, folded = 0, {}
+    for name, t in inits.items():
+        if name in state and state[name].shape == t.shape:
+            state[name].copy_(t)
+            loaded += 1
+        elif name.endswith(".weight_bias"):
+            conv = name[: -len(".weight_bias")]
+            bn = conv[: -1] + str(int(conv[-1]) + 1)  # conv_bn(): Sequential(conv, bn, ...)
+            if not isinstance(modules.get(bn), torch.nn.BatchNorm2d):
+                raise SystemExit(f"{onnx_path}: {name} has no batch norm after {conv}")
+            folded[bn] = t
+    model.load_state_dict(state)
+
+    def set_bn(mod, inputs, bias):
+        x = inputs[0]
+        mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False)
+        mod.running_mean.copy_(mean)
+        mod.running_var.copy_(var)
+        mod.weight.data.copy_((var + mod.eps).sqrt())
+        mod.bias.data.copy_(mean + bias)
+
+    hooks = [modules[bn].register_forward_pre_hook(lambda mod, inp, b=b: set_bn(mod, inp, b)) for bn, b in folded.items()]
+    model.eval()
+    with torch.no_grad():
+        model(calib)
+    for h in hooks:
+        h.remove()
+    missing = [k for k in state if k not in inits and not any(k.startswith(bn + ".") for bn in folded)]
+    print(f"init from {onnx_path}: {loaded} tensors as they are, {len(folded)} batch norms from folded convs; "
+          f"not in the file: {missing}", flush=True)
+
+
 def augment_view(xb, out, train, gen):
     """xb uint8 (B,128,128,3) -> float (B,3,out,out) normalised. Eval: the exact centre crop (the served crop:
     scale 3*128/112 at 128 px has the same pixel pitch as scale 3 at 112 px). Train: random similarity transform
     (rotation +-12 deg, scale 0.9..1.1, shift +-8 px) by bilinear grid sampling, horizontal flip, brightness/contrast,
-    random grayscale (p 0.25)."""
+    random grayscale (p 0.5) and random low resolution (p 0.25: down to 28..64 px and back up). FER+ faces are all
+    gray and blurry (48 px sources upscaled) and their labels lean negative: gray and blur on the sharp colour faces
+    keep "gray/blurry" from predicting the class; served webcam crops are colour."""
     x = xb.permute(0, 3, 1, 2).float() / 255.0
     b = x.shape[0]
     if out != STORE and not train:
@@ -89,7 +146,12 @@ def augment_view(xb, out, train, gen):
         contrast = 1 + (torch.rand(b, 1, 1, 1, generator=gen) * 2 - 1) * 0.3
         m = x.mean(dim=(1, 2, 3), keepdim=True)
         x = ((x - m) * contrast + m) * bright
-        gray = torch.rand(b, generator=gen) < 0.25
+        low = torch.rand(b, generator=gen) < 0.25
+        if low.any():
+            side = int(28 + torch.randint(0, 37, (1,), generator=gen))
+            small = F.interpolate(x[low], size=(side, side), mode="bilinear", align_corners=False, antialias=True)
+            x[low] = F.interpolate(small, size=(out, out), mode="bilinear", align_corners=False)
+        gray = torch.rand(b, generator=gen) < 0.5
         g = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1).expand(-1, 3, -1, -1)
         x = torch.where(gray.view(b, 1, 1, 1), g, x).clamp(0, 1)
     mean = torch.tensor(MEAN).view(1, 3, 1, 1)
@@ -120,7 +182,14 @@ def evaluate(model, x_u8, lab, size, au_thr=None):
     act = lab["au_act"][val]
     thr = np.full(12, 0.5) if au_thr is None else np.asarray(au_thr)
     au_f1 = [M.f1_binary(act[:, k], p_au[:, k] >= thr[k]) for k in range(12)]
+    fer = {}
+    if "fer_val" in lab and lab["fer_val"].any():
+        fv = np.where(lab["fer_val"] & (lab["fer_major"] >= 0))[0]
+        _, fex, _ = predict(model, x_u8, fv, size)
+        fy, fp = lab["fer_major"][fv], fex.argmax(1)
+        fer = {"fer_acc": M.accuracy(fy, fp), "fer_macro_f1": M.macro_f1(fy, fp, 7), "fer_recall": M.per_class_recall(fy, fp, 7)}
     return {
+        **fer,
         "expr_acc": M.accuracy(y[m], pred[m]),
         "expr_macro_f1": M.macro_f1(y[m], pred[m], 7),
         "expr_recall": M.per_class_recall(y[m], pred[m], 7),
@@ -137,6 +206,7 @@ def main():
     ap.add_argument("--labels", required=True)
     ap.add_argument("--run", required=True)
     ap.add_argument("--arch", default="realtime")
+    ap.add_argument("--init-onnx", default="", help="exported model (same arch) to start all weights from")
     ap.add_argument("--init-backbone", default="", help="tfjs mobilefacenet.json to start the mfn backbone from")
     ap.add_argument("--backbone-lr-mult", type=float, default=1.0)
     ap.add_argument("--distill", default="soft", choices=["soft", "hard"])
@@ -157,7 +227,8 @@ def main():
 
     meta, x_u8, lab = load_data(args.crops, args.labels)
     size = INPUT_SIZE[args.arch]
-    train_idx = np.where(~lab["is_val"])[0]
+    held_out = lab["is_val"] | lab["fer_val"] if "fer_val" in lab else lab["is_val"]
+    train_idx = np.where(~held_out)[0]
     if args.limit:
         train_idx = train_idx[: args.limit]
     labels = torch.from_numpy(lab["labels"]).long()
@@ -168,7 +239,11 @@ def main():
     # VA loss on standardised targets (MSE / per-dimension variance of the training targets): the VA teacher's
     # arousal varies little (sd ~0.16), and plain MSE all but ignores it.
     va_var = va_t[torch.from_numpy(train_idx)].var(0).clamp_min(1e-4)
-    counts, class_w = class_weights(lab["labels"][train_idx])
+    votes = torch.from_numpy(lab["votes"]).float() if "votes" in lab else torch.zeros(len(labels), 7)
+    # one expression target per face: the label one-hot where labelled, else the FER+ vote distribution, else none
+    target = torch.where((labels >= 0)[:, None], F.one_hot(labels.clamp_min(0), 7).float(), votes)
+    has_target = target.sum(1) > 0
+    counts, class_w = class_weights(lab["labels"][train_idx], votes[train_idx].numpy())
     print("train faces", len(train_idx), "class counts", counts.astype(int).tolist(), "class weights",
           [round(float(v), 3) for v in class_w], flush=True)
 
@@ -178,6 +253,8 @@ def main():
             raise SystemExit("--init-backbone needs --arch mfn")
         load_tfjs_mobilefacenet(model.backbone, args.init_backbone)
         model.backbone.calibrate(calibration_crops(x_u8, train_idx, size, args.seed))
+    if args.init_onnx:
+        init_from_onnx(model, args.init_onnx, calibration_crops(x_u8, train_idx, size, args.seed))
     backbone = set(id(p) for p in model.backbone.parameters())
     groups = [{"params": [p for p in model.parameters() if id(p) in backbone], "lr": args.lr * args.backbone_lr_mult},
               {"params": [p for p in model.parameters() if id(p) not in backbone], "lr": args.lr}]
@@ -210,19 +287,19 @@ def main():
         for step in range(steps_per_epoch):
             bi = perm[step * args.batch:(step + 1) * args.batch]
             xb = augment_view(x_u8[bi], size, True, gen)
-            yb, tb = labels[bi], teacher[bi]
+            tb = teacher[bi]
             va, ex, au = model(xb)
-            has = yb >= 0
             l_ex = torch.zeros(())
-            if has.any():
-                l_ex = F.cross_entropy(ex[has], yb[has], weight=class_w)
+            ht = has_target[bi]
+            if ht.any():
+                l_ex = target_cross_entropy(ex[ht], target[bi][ht], class_w)
             if args.distill == "soft":
                 logt = torch.log(tb) / T
                 pt = torch.softmax(logt, 1)
                 kd = F.kl_div(F.log_softmax(ex / T, 1), pt, reduction="batchmean") * T * T
                 l_ex = l_ex + args.kd_weight * kd
-            elif (~has).any():
-                l_ex = l_ex + F.cross_entropy(ex[~has], tb[~has].argmax(1))
+            elif (~ht).any():
+                l_ex = l_ex + F.cross_entropy(ex[~ht], tb[~ht].argmax(1))
             l_au = F.binary_cross_entropy_with_logits(au, au_t[bi])
             l_va = args.va_weight * ((va - va_t[bi]) ** 2 / va_var).mean()
             loss = l_ex + l_au + l_va

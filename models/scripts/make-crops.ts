@@ -2,7 +2,11 @@
  * Cuts training crops with the server's own detector and aligner, and labels every face with the tfjs teachers.
  *
  *   npx tsx models/scripts/make-crops.ts --data <dir with expressions/ and faces/> --out models/cache/crops \
- *       [--teachers models/cache] [--extra <dir of images>]... [--limit N]
+ *       [--teachers models/cache] [--extra <dir of images>]... [--ferplus <dir with labels.csv, images/>] [--limit N]
+ *
+ * FER+ faces (48 px gray, cropped edge to edge) come last: each image is padded by its own side on every side (edge
+ * pixels repeated) and scaled to 256 px, which the detector reads like a frame with one face in it. Their records
+ * carry the 10 annotator votes (`votes`, labels.csv's column order) and FER's split (`split`: train or valid).
  *
  * Writes into --out:
  *   faces.jsonl        one record per face: source, file, label, contributor, detection score, keypoints, ...
@@ -18,13 +22,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createFaceDetector, createSessionFactory } from '../../server/src/vision/index.ts';
 import type { FaceDetection } from '../../server/src/vision/types.ts';
-import { loadImage } from './image.ts';
+import { FERPLUS_FRAME, framed, loadImage } from './image.ts';
+import { storedCrop } from './storedCrop.ts';
 import { cropHWC, loadTeachers, TEACHER_CROPS } from './teachers.ts';
 
-export const STORE_SIZE = 128;
-export const SERVE_SIZE = 112;
-export const SERVE_CROP = { method: 'eyes-mouth-v1', scale: 3.0, shift: 0.5 } as const;
-const STORE_CROP = { method: 'eyes-mouth-v1', scale: (SERVE_CROP.scale * STORE_SIZE) / SERVE_SIZE, shift: 0.5 } as const;
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     teachers: { type: 'string', default: 'models/cache' },
     extra: { type: 'string', multiple: true, default: [] },
+    ferplus: { type: 'string' },
     limit: { type: 'string' },
     batch: { type: 'string', default: '16' },
   },
@@ -44,6 +46,8 @@ interface Item {
   path: string;
   label: string;
   contributor: string;
+  votes?: number[];
+  split?: string;
 }
 
 const items: Item[] = [];
@@ -58,6 +62,15 @@ for (const dir of [join(values.data, 'faces'), ...values.extra]) {
   for (const f of readdirSync(dir).sort()) {
     if (!isImage(f) || !statSync(join(dir, f)).isFile()) continue;
     items.push({ source: dir === join(values.data, 'faces') ? 'faces' : 'extra', file: f, path: join(dir, f), label: '', contributor: '' });
+  }
+}
+if (values.ferplus) {
+  const rows = readFileSync(join(values.ferplus, 'labels.csv'), 'utf8').replace(/\r/g, '').trim().split('\n');
+  const header = rows[0]!.split(',');
+  if (header[0] !== 'file' || header[1] !== 'split' || header.length !== 12) throw new Error(`unexpected FER+ header: ${rows[0]}`);
+  for (const row of rows.slice(1)) {
+    const [file, split, ...votes] = row.split(',');
+    items.push({ source: 'ferplus', file: file!, path: join(values.ferplus, file!), label: '', contributor: '', votes: votes.map(Number), split });
   }
 }
 const limit = values.limit ? Number(values.limit) : items.length;
@@ -81,7 +94,9 @@ interface Pending {
   faceIndex: number;
   detector: string;
   store: Uint8Array;
-  crops: { emotion: Float32Array; faceapi: Float32Array; mesh: Float32Array };
+  /** Absent for FER+ faces: the old mesh AU teacher is not run on them (its rows stay zero, mesh confidence 0), and
+   * their expression teacher comes from teacher-views.ts at its own crop scale. */
+  crops?: { emotion: Float32Array; faceapi: Float32Array; mesh: Float32Array };
 }
 let pending: Pending[] = [];
 let faces = 0;
@@ -89,21 +104,26 @@ let noFace = 0;
 
 async function flush(nextItem: number) {
   if (pending.length > 0) {
-    const out = await teachers.run(pending.map((p) => p.crops));
+    const taught = pending.filter((p) => p.crops);
+    const out = taught.length > 0 ? await teachers.run(taught.map((p) => p.crops!)) : undefined;
     const t = new Float32Array(pending.length * 15);
     const m = new Float32Array(pending.length * 1404);
     const lines: string[] = [];
     pending.forEach((p, i) => {
-      t.set(out.emotion[i]!, i * 15);
-      t.set(out.faceapi[i]!, i * 15 + 7);
-      t[i * 15 + 14] = out.meshConfidence[i]!;
-      m.set(out.mesh[i]!, i * 1404);
+      const j = taught.indexOf(p);
+      if (out && j >= 0) {
+        t.set(out.emotion[j]!, i * 15);
+        t.set(out.faceapi[j]!, i * 15 + 7);
+        t[i * 15 + 14] = out.meshConfidence[j]!;
+        m.set(out.mesh[j]!, i * 1404);
+      }
       lines.push(
         JSON.stringify({
           source: p.item.source,
           file: p.item.file,
           label: p.item.label,
           contributor: p.item.contributor,
+          ...(p.item.votes ? { votes: p.item.votes, split: p.item.split } : {}),
           face: p.faceIndex,
           detector: p.detector,
           score: +p.detection.score.toFixed(4),
@@ -126,13 +146,13 @@ for (let k = startItem; k < Math.min(limit, items.length); k++) {
   const item = items[k]!;
   let image;
   try {
-    image = loadImage(item.path);
+    image = item.source === 'ferplus' ? framed(loadImage(item.path), FERPLUS_FRAME) : loadImage(item.path);
   } catch (e) {
     console.warn(`skip ${item.file}: ${(e as Error).message}`);
     continue;
   }
   // Labelled crops are single large faces (front128's range); photos may hold small faces (back256).
-  const order = item.source === 'expressions' ? [['front128', front], ['back256', back]] as const : [['back256', back], ['front128', front]] as const;
+  const order = item.source === 'expressions' || item.source === 'ferplus' ? [['front128', front], ['back256', back]] as const : [['back256', back], ['front128', front]] as const;
   let dets: FaceDetection[] = [];
   let used = '';
   for (const [name, det] of order) {
@@ -144,18 +164,16 @@ for (let k = startItem; k < Math.min(limit, items.length); k++) {
     noFace++;
     continue;
   }
-  if (item.source === 'expressions') dets = dets.slice(0, 1);
+  if (item.source !== 'faces' && item.source !== 'extra') dets = dets.slice(0, 1);
   dets.forEach((detection, faceIndex) => {
-    const f = cropHWC(image, detection, STORE_SIZE, STORE_CROP);
-    const store = new Uint8Array(f.length);
-    for (let i = 0; i < f.length; i++) store[i] = Math.max(0, Math.min(255, Math.round(f[i]!)));
+    const store = storedCrop(image, detection);
     pending.push({
       item,
       detection,
       faceIndex,
       detector: used,
       store,
-      crops: {
+      crops: item.source === 'ferplus' ? undefined : {
         emotion: cropHWC(image, detection, TEACHER_CROPS.emotion.size, TEACHER_CROPS.emotion.crop),
         faceapi: cropHWC(image, detection, TEACHER_CROPS.faceapi.size, TEACHER_CROPS.faceapi.crop),
         mesh: cropHWC(image, detection, TEACHER_CROPS.mesh.size, TEACHER_CROPS.mesh.crop),

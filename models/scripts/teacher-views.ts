@@ -9,15 +9,17 @@
  *   retest.json + retest-mesh.f32   for every K-th labelled face, the mesh at another crop scale (2.6), plain and
  *                       mirrored: an independent second measurement, for the AU teacher's test-retest agreement
  *                       (fpnmaa/au_retest.py), the ceiling for any student's AU F1 against it.
+ * FER+ faces (make-crops.ts --ferplus) get the expression views only: their mirror-mesh rows stay zero (the mesh AU
+ * teacher is not run on them; their AU teacher is the blendshape one, fpnmaa/blendshapes.py).
  *   npx tsx models/scripts/teacher-views.ts --data DATA --crops models/cache/crops [--teachers models/cache]
- *       [--expr-scale 2.8] [--retest-every 5]
+ *       [--ferplus FERPLUS_DIR] [--expr-scale 2.8] [--retest-every 5]
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CropSpec } from '../../server/src/vision/alignment.ts';
 import type { FaceDetection, RgbImage } from '../../server/src/vision/types.ts';
-import { loadImage } from './image.ts';
+import { FERPLUS_FRAME, framed, loadImage } from './image.ts';
 import { cropHWC, loadTeachers, TEACHER_CROPS } from './teachers.ts';
 
 const { values } = parseArgs({
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     crops: { type: 'string', default: 'models/cache/crops' },
     teachers: { type: 'string', default: 'models/cache' },
     extra: { type: 'string', default: '' },
+    ferplus: { type: 'string', default: '' },
     'expr-scale': { type: 'string', default: '2.8' },
     'retest-every': { type: 'string', default: '5' },
     'retest-scale': { type: 'string', default: '2.6' },
@@ -38,7 +41,12 @@ const S = TEACHER_CROPS.mesh.size;
 const withScale = (crop: CropSpec, scale: number): CropSpec => ({ ...crop, scale });
 
 interface Face { source: string; file: string; keypoints: [number, number][] }
-const dirs: Record<string, string> = { expressions: join(values.data, 'expressions/images'), faces: join(values.data, 'faces'), extra: values.extra! };
+const dirs: Record<string, string> = {
+  expressions: join(values.data, 'expressions/images'),
+  faces: join(values.data, 'faces'),
+  extra: values.extra!,
+  ferplus: values.ferplus!,
+};
 const faces = readFileSync(join(values.crops!, 'faces.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Face);
 const teachers = await loadTeachers(values.teachers!);
 
@@ -61,10 +69,10 @@ const t0 = Date.now();
 let lastImage: { path: string; image: RgbImage } | undefined;
 for (let i = 0; i < faces.length; i++) {
   const f = faces[i]!;
-  if (!dirs[f.source]) throw new Error(`face ${i}: no directory for source ${f.source} (pass --extra)`);
+  if (!dirs[f.source]) throw new Error(`face ${i}: no directory for source ${f.source} (pass --extra / --ferplus)`);
   const path = join(dirs[f.source]!, f.file);
   // Photos hold several faces, consecutive in faces.jsonl: load each image once.
-  if (lastImage?.path !== path) lastImage = { path, image: loadImage(path) };
+  if (lastImage?.path !== path) lastImage = { path, image: f.source === 'ferplus' ? framed(loadImage(path), FERPLUS_FRAME) : loadImage(path) };
   const image = lastImage.image;
   const detection: FaceDetection = { box: { x: 0, y: 0, width: 0, height: 0 }, keypoints: f.keypoints.map(([x, y]) => ({ x, y })), score: 1 };
   const ex = await teachers.runExpression([
@@ -72,7 +80,8 @@ for (let i = 0; i < faces.length; i++) {
   ]);
   appendFileSync(exprPath, Buffer.from(Float32Array.from([...ex.emotion[0]!, ...ex.faceapi[0]!]).buffer));
   const meshCrop = cropHWC(image, detection, S, TEACHER_CROPS.mesh.crop);
-  appendFileSync(mirrorPath, Buffer.from((await meshOf(mirror(meshCrop, S))).buffer));
+  const mirrored = f.source === 'ferplus' ? new Float32Array(1404) : await meshOf(mirror(meshCrop, S));
+  appendFileSync(mirrorPath, Buffer.from(mirrored.buffer));
   if (f.source === 'expressions' && i % every === 0) {
     const other = cropHWC(image, detection, S, withScale(TEACHER_CROPS.mesh.crop, Number(values['retest-scale'])));
     appendFileSync(retestPath, Buffer.from((await meshOf(other)).buffer));

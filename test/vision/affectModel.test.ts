@@ -7,7 +7,7 @@ import { createFaceDetector } from '../../server/src/vision/FaceDetector.ts';
 import { readOnnxMetadata } from '../../server/src/vision/onnxMetadata.ts';
 import { createSessionFactory } from '../../server/src/vision/sessions.ts';
 import { fixture, TEST_SESSIONS } from './fixtures.ts';
-import { loadImage } from './loadImage.ts';
+import { loadImage } from '../../models/scripts/image.ts';
 
 // The tiny models come from test/vision/reference/make_affect_fixtures.py.
 const sessions = createSessionFactory(TEST_SESSIONS);

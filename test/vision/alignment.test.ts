@@ -7,7 +7,7 @@ import { sampleAffine } from '../../server/src/vision/sampleAffine.ts';
 import { createSessionFactory } from '../../server/src/vision/sessions.ts';
 import type { FaceDetection, Point, RgbImage } from '../../server/src/vision/types.ts';
 import { fixture, TEST_SESSIONS } from './fixtures.ts';
-import { loadImage } from './loadImage.ts';
+import { loadImage } from '../../models/scripts/image.ts';
 
 interface Vectors {
   image: { width: number; height: number };

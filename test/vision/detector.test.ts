@@ -3,7 +3,7 @@ import { createFaceDetector, type FaceDetector } from '../../server/src/vision/F
 import { createSessionFactory } from '../../server/src/vision/sessions.ts';
 import type { Point } from '../../server/src/vision/types.ts';
 import { fixture, TEST_SESSIONS } from './fixtures.ts';
-import { loadImage } from './loadImage.ts';
+import { loadImage } from '../../models/scripts/image.ts';
 
 const near = (p: Point, q: Point, tolerance: number) => Math.hypot(p.x - q.x, p.y - q.y) <= tolerance;
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createFaceDetector, type BlazeFaceModel } from '../../server/src/vision/FaceDetector.ts';
 import { createSessionFactory } from '../../server/src/vision/sessions.ts';
 import { fixture, TEST_SESSIONS } from './fixtures.ts';
-import { loadImage } from './loadImage.ts';
+import { loadImage } from '../../models/scripts/image.ts';
 
 interface ReferenceFace {
   score: number;

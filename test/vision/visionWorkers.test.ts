@@ -3,7 +3,7 @@ import { SHIPPED_AFFECT_MODEL } from '../../server/src/config.ts';
 import { createFaceAligner, createFaceDetector, createSessionFactory, loadAffectModel } from '../../server/src/vision/index.ts';
 import { VisionWorkers } from '../../server/src/vision/VisionWorkers.ts';
 import { fixture, TEST_SESSIONS } from './fixtures.ts';
-import { loadImage } from './loadImage.ts';
+import { loadImage } from '../../models/scripts/image.ts';
 
 const { log: _quiet, ...sessionOptions } = TEST_SESSIONS;
 const init = { sessions: sessionOptions, detector: { model: 'back256' as const, minScore: 0.5 }, affectModelPath: SHIPPED_AFFECT_MODEL };
