@@ -69,7 +69,7 @@ async function measure(streamCount: number, camera: string): Promise<Run> {
       if (sentAt.size > REMEMBERED_FRAMES * streamCount) sentAt.delete(sentAt.keys().next().value!);
     });
     const subscribers = await Promise.all(
-      rooms.map((roomId) => AffectSubscriber.connect({ url: app.url, token: app.subscriberToken(roomId), subscriptions: [{ roomId }], validate: false })),
+      rooms.map(async (roomId) => AffectSubscriber.connect({ url: app.url, token: await app.subscriberToken({ room: roomId }), subscriptions: [{ roomId }], validate: false })),
     );
     await sleep(Number(values.warmup) * 1000);
 

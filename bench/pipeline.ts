@@ -47,7 +47,7 @@ async function measure(streamCount: number): Promise<Run> {
   const streams: ReplayedStream[] = [];
   try {
     for (let i = 0; i < streamCount; i++) streams.push(await replayIntoRoom(app, 'bench', file, 1000 + i));
-    const subscriber = await AffectSubscriber.connect({ url: app.url, token: app.subscriberToken('bench'), subscriptions: [{ roomId: 'bench' }], validate: false });
+    const subscriber = await AffectSubscriber.connect({ url: app.url, token: await app.subscriberToken({ room: 'bench' }), subscriptions: [{ roomId: 'bench' }], validate: false });
     await sleep(Number(values.warmup) * 1000);
 
     const window = await analysisWindow(app);

@@ -1,6 +1,7 @@
 /**
  * The subscriber side of the affect stream: the `/affect` socket.io namespace that other services
- * (dashboards, recorders, analytics) connect to with a signed token. Browser- and Node-safe.
+ * (dashboards, recorders, analytics) connect to with a signed subscriber token (./tokens.ts).
+ * Browser- and Node-safe.
  *
  * Connect with `io(`${url}/affect`, { auth: { token } })`, then `emit('subscribe', { roomId, peerId? }, ack)`.
  * Events arrive as `affect` messages carrying an `AffectStreamEvent` (./affect-event.ts).
@@ -24,11 +25,3 @@ export const subscriberRequestSchemas = {
   unsubscribe: SubscriptionSchema,
 } as const;
 export type SubscriberRequestName = keyof typeof subscriberRequestSchemas;
-
-/** What a subscriber token grants (JWT HS256 claims): one room, optionally one peer, until `exp`. */
-export interface SubscriberClaims {
-  room: string;
-  peer?: string;
-  /** Expiry, seconds since the Unix epoch. */
-  exp: number;
-}

@@ -4,6 +4,7 @@
  * This file must stay free of Node-only imports: the browser bundle includes it.
  */
 import { z } from 'zod';
+import type { Grants } from './tokens.ts';
 
 export const SIGNALING_VERSION = 1;
 
@@ -23,7 +24,8 @@ export const RoomIdSchema = z
 export const requestSchemas = {
   join: z.strictObject({
     roomId: RoomIdSchema,
-    displayName: z.string().trim().min(1).max(200),
+    /** Needed without a participant token; with one, the token's name is used and this is ignored. */
+    displayName: z.string().trim().min(1).max(200).optional(),
   }),
   createTransport: z.strictObject({ direction: z.enum(['send', 'recv']) }),
   connectTransport: z.strictObject({ transportId: mediasoupId, dtlsParameters: mediasoupObject }),
@@ -80,7 +82,8 @@ export interface ConsumerInfo {
 
 /** What each request's ack carries on success. */
 export interface ResponseData {
-  join: { peerId: string; roomId: string; routerRtpCapabilities: unknown; peers: PeerInfo[] };
+  /** `displayName`: as the others see it (a token's name wins); `grants`: what this participant may do. */
+  join: { peerId: string; roomId: string; displayName: string; routerRtpCapabilities: unknown; peers: PeerInfo[]; grants: Grants };
   createTransport: TransportInfo;
   connectTransport: Record<string, never>;
   produce: { producerId: string };
@@ -103,6 +106,9 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'LIMIT_EXCEEDED',
   'RATE_LIMITED',
+  /** The participant's or subscriber's token does not grant it. */
+  'FORBIDDEN',
+  /** A fault of the server; the message says which request, nothing about the server's insides. */
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

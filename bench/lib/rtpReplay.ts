@@ -40,8 +40,7 @@ export interface ReplayedStream {
  * PlainTransport of a peer in `roomId`: a call participant's stream at the cost of a file copy.
  */
 export async function replayIntoRoom(app: App, roomId: string, file: string, ssrc: number): Promise<ReplayedStream> {
-  const room = await app.rooms.getOrCreate(roomId);
-  const peer = room.join(`replay-${ssrc}`);
+  const { room, peer } = await app.rooms.join(roomId, { displayName: `replay-${ssrc}`, analysed: true });
   const transport = await room.router.createPlainTransport({
     listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
     rtcpMux: true,

@@ -19,7 +19,7 @@ export interface CallView {
 
 /** One membership of a room: sends the local camera/microphone, receives every other participant. */
 export class CallSession {
-  readonly #signaling = new SignalingClient();
+  readonly #signaling: SignalingClient;
   readonly #device = new Device();
   #sendTransport?: types.Transport;
   /** Consumers wait on it: producers announced while it is being set up are not lost. */
@@ -27,12 +27,22 @@ export class CallSession {
   readonly #consumers = new Map<string, { consumer: types.Consumer; peerId: string }>();
   readonly #producers = new Map<'audio' | 'video', types.Producer>();
   #peerId = '';
+  #displayName = '';
   #closed = false;
 
-  private constructor(private readonly view: CallView) {}
+  private constructor(
+    private readonly view: CallView,
+    token: string | undefined,
+  ) {
+    this.#signaling = new SignalingClient(token);
+  }
 
-  static async join(roomId: string, displayName: string, media: MediaStream, view: CallView): Promise<CallSession> {
-    const session = new CallSession(view);
+  /**
+   * `token`: the participant token the page was opened with, where the server requires one; it then
+   * fixes the room and the name, and says whether this participant may send.
+   */
+  static async join(roomId: string, displayName: string, media: MediaStream, view: CallView, token?: string): Promise<CallSession> {
+    const session = new CallSession(view, token);
     try {
       await session.#join(roomId, displayName, media);
     } catch (error) {
@@ -44,6 +54,11 @@ export class CallSession {
 
   get peerId(): string {
     return this.#peerId;
+  }
+
+  /** The name the others see. */
+  get displayName(): string {
+    return this.#displayName;
   }
 
   /** Stops (or restarts) sending a kind of track: the server pauses it for everyone, analysis included. */
@@ -78,8 +93,10 @@ export class CallSession {
   async #join(roomId: string, displayName: string, media: MediaStream): Promise<void> {
     const s = this.#signaling;
     this.view.setStatus('Joining…');
+    await s.connected();
     const joined = await s.request('join', { roomId, displayName });
     this.#peerId = joined.peerId;
+    this.#displayName = joined.displayName;
     this.#recvTransport = this.#device
       .load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities })
       .then(() => this.#createTransport('recv'));
@@ -98,6 +115,13 @@ export class CallSession {
     });
 
     await this.#recvTransport;
+    if (joined.grants.publish) await this.#send(media);
+    for (const peer of joined.peers) this.#addExisting(peer);
+    this.view.setStatus(`In room ${roomId}`);
+  }
+
+  async #send(media: MediaStream): Promise<void> {
+    const s = this.#signaling;
     this.#sendTransport = await this.#createTransport('send');
     this.#sendTransport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
       s.request('produce', { transportId: this.#sendTransport!.id, kind, rtpParameters: rtpParameters as never }).then(
@@ -109,9 +133,6 @@ export class CallSession {
       const producer = await this.#sendTransport.produce({ track });
       this.#producers.set(producer.kind as 'audio' | 'video', producer);
     }
-
-    for (const peer of joined.peers) this.#addExisting(peer);
-    this.view.setStatus(`In room ${roomId}`);
   }
 
   #addExisting(peer: PeerInfo): void {

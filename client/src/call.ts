@@ -1,3 +1,4 @@
+import { unverifiedTokenRoom } from '../../protocol/tokens.ts';
 import { CallSession, type CallView } from './CallSession.ts';
 import { DeviceSelects } from './devices.ts';
 import { Tile } from './Tile.ts';
@@ -10,6 +11,11 @@ const status = $<HTMLParagraphElement>('status');
 const muteButton = $<HTMLButtonElement>('mute');
 const cameraButton = $<HTMLButtonElement>('camera-off');
 const devices = new DeviceSelects($<HTMLSelectElement>('camera'), $<HTMLSelectElement>('microphone'));
+/**
+ * A participant token from the calling application (`#token=...`: a fragment never reaches a server's
+ * logs), where the server requires one. It fixes the room and the name, so those fields follow it.
+ */
+const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? undefined;
 
 let session: CallSession | undefined;
 let localMedia: MediaStream | undefined;
@@ -89,9 +95,10 @@ form.addEventListener('submit', (event) => {
       // Named by the server only once joined; shown (and mirrored) from the start.
       selfTile = tile('self', `${name} (you)`, true);
       selfTile.video.srcObject = new MediaStream(localMedia.getVideoTracks());
-      session = await CallSession.join(roomId, name, localMedia, view);
+      session = await CallSession.join(roomId, name, localMedia, view, token);
       tiles.delete('self');
       selfTile.setPeerId(session.peerId);
+      selfTile.rename(`${session.displayName} (you)`);
       tiles.set(session.peerId, selfTile);
       controls.hidden = false;
       document.body.dataset.joinedAs = session.peerId;
@@ -166,4 +173,10 @@ $<HTMLButtonElement>('leave').addEventListener('click', () => {
 });
 
 $<HTMLInputElement>('name').value ||= `Guest ${Math.floor(Math.random() * 1000)}`;
+if (token !== undefined) {
+  const room = unverifiedTokenRoom(token);
+  if (room !== undefined) Object.assign($<HTMLInputElement>('room'), { value: room, readOnly: true });
+  // The server shows the name in the token; asking for another would mislead.
+  $<HTMLInputElement>('name').closest('label')!.hidden = true;
+}
 void devices.refresh();

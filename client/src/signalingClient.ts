@@ -15,8 +15,26 @@ export class SignalingError extends Error {
 export class SignalingClient {
   readonly socket: Socket;
 
-  constructor(url: string = location.origin) {
-    this.socket = io(url, { transports: ['websocket'] });
+  /** `token`: a participant token, where the server requires one (CALL_AUTH=token). */
+  constructor(token?: string, url: string = location.origin) {
+    this.socket = io(url, { transports: ['websocket'], ...(token === undefined ? {} : { auth: { token } }) });
+  }
+
+  /** Resolves once connected; rejects with the server's reason when it refuses the connection (e.g. a bad token). */
+  connected(): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => {
+        this.socket.off('connect', onConnect);
+        reject(new SignalingError('UNAUTHORIZED', error.message));
+      };
+      const onConnect = () => {
+        this.socket.off('connect_error', onError);
+        resolve();
+      };
+      this.socket.once('connect', onConnect);
+      this.socket.once('connect_error', onError);
+    });
   }
 
   request<N extends RequestName>(name: N, payload: RequestPayload<N>, timeoutMs = 10_000): Promise<ResponseData[N]> {

@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server as SocketIoServer } from 'socket.io';
-import type { SubscriberClaims } from '../../protocol/affect-subscriber.ts';
+import type { ParticipantClaims, SubscriberClaims } from '../../protocol/tokens.ts';
 import { startAffectService } from './affectService.ts';
+import { callAuthMiddleware } from './auth/callAccess.ts';
+import { signParticipantToken, signSubscriberToken, tokenKey, type Unsigned } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { AffectHub } from './events/AffectHub.ts';
-import { signSubscriberToken } from './events/tokens.ts';
 import { createHttpServer } from './http/httpServer.ts';
 import { createLogger, setLogLevel } from './log.ts';
 import { FrameTaps } from './media/FrameTaps.ts';
@@ -31,13 +32,17 @@ export interface App {
   taps: FrameTaps | undefined;
   metrics: Metrics;
   hub: AffectHub;
-  /** A token for the affect stream of one room (optionally one peer), valid for `ttlSeconds`. */
-  subscriberToken(roomId: string, peerId?: string, ttlSeconds?: number): string;
+  /** A token signed with this server's TOKEN_SECRET (or its random one), valid for `ttlSeconds`. */
+  subscriberToken(claims: Unsigned<SubscriberClaims>, ttlSeconds?: number): Promise<string>;
+  participantToken(claims: Unsigned<ParticipantClaims>, ttlSeconds?: number): Promise<string>;
   close(): Promise<void>;
 }
 
-/** How long a token handed to a call participant (for its room's dashboard) stays valid. */
+/** How long a token handed to a call participant (for its room's dashboard) stays valid, at most. */
 const PARTICIPANT_TOKEN_TTL_S = 3600;
+/** Per socket, either namespace. */
+const REQUESTS_PER_SECOND = 20;
+const REQUEST_BURST = 60;
 
 /** Starts the whole service: workers, rooms, signaling, frame taps, HTTP. */
 export async function startApp(config: Config): Promise<App> {
@@ -69,28 +74,42 @@ export async function startApp(config: Config): Promise<App> {
     // A subscriber that drops off briefly gets what it missed on reconnection (tokens are checked again).
     connectionStateRecovery: { maxDisconnectionDuration: config.events.recoveryWindowMs, skipMiddlewares: false },
   });
-  const tokenSecret = config.events.tokenSecret ?? randomBytes(32).toString('hex');
-  if (!config.events.tokenSecret) log.warn('AFFECT_TOKEN_SECRET not set: subscriber tokens are valid for this process only');
-  const subscriberToken = (roomId: string, peerId?: string, ttlSeconds = PARTICIPANT_TOKEN_TTL_S) => {
-    const claims: SubscriberClaims = { room: roomId, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
-    if (peerId !== undefined) claims.peer = peerId;
-    return signSubscriberToken(claims, tokenSecret);
-  };
+  const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
+  if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
+  if (config.auth.mode === 'open') {
+    log.warn('CALL_AUTH=open: ANYONE WHO REACHES THIS SERVER JOINS ANY CALL AND READS ITS AFFECT DATA; for a demo on this machine only', {
+      host: config.host,
+    });
+  }
+  io.use(callAuthMiddleware(config.auth.mode, key));
+  const subscriberToken = (claims: Unsigned<SubscriberClaims>, ttlSeconds = PARTICIPANT_TOKEN_TTL_S) =>
+    signSubscriberToken(claims, key, ttlSeconds);
+  const participantToken = (claims: Unsigned<ParticipantClaims>, ttlSeconds = PARTICIPANT_TOKEN_TTL_S) =>
+    signParticipantToken(claims, key, ttlSeconds);
+  const participantPresent = (roomId: string, peerId: string) => rooms.get(roomId)?.peers.has(peerId) ?? false;
   const hub = new AffectHub(
     io,
     {
-      tokenSecret,
+      tokenKey: key,
+      participantPresent,
+      requestsPerSecond: REQUESTS_PER_SECOND,
+      requestBurst: REQUEST_BURST,
       maxSubscribers: config.events.maxSubscribers,
       maxSubscriptionsPerSocket: config.events.maxSubscriptionsPerSubscriber,
       maxBufferedMessages: config.events.maxBufferedEvents,
     },
     metrics,
   );
+  // A participant's dashboard tokens die with its membership, however it ends (leave, disconnect, room closed).
+  rooms.on('roomCreated', (room) => room.on('peerJoined', (peer) => peer.once('closed', () => hub.revokeParticipant(peer.id))));
   attachSignaling(io, rooms, metrics, {
     maxDisplayNameLength: config.limits.maxDisplayNameLength,
-    requestsPerSecond: 20,
-    requestBurst: 60,
-    subscriberToken: (roomId) => ({ token: subscriberToken(roomId), ttlSeconds: PARTICIPANT_TOKEN_TTL_S }),
+    requestsPerSecond: REQUESTS_PER_SECOND,
+    requestBurst: REQUEST_BURST,
+    subscriberToken: async (roomId, peerId) => ({
+      token: await subscriberToken({ room: roomId, participant: peerId }),
+      ttlSeconds: PARTICIPANT_TOKEN_TTL_S,
+    }),
   });
   if (!config.analysis.enabled) log.warn('analysis off (ANALYSIS_ENABLED=false): calls work, faces are not analysed');
   const analysis = taps && config.analysis.enabled ? await startAnalysis(config, taps, hub, metrics) : undefined;
@@ -109,6 +128,7 @@ export async function startApp(config: Config): Promise<App> {
     metrics,
     hub,
     subscriberToken,
+    participantToken,
     async close() {
       await analysis?.stop();
       taps?.closeAll();

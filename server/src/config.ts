@@ -12,9 +12,18 @@ export const SHIPPED_AFFECT_MODEL = fileURLToPath(new URL('../../models/affect/f
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const EnvSchema = z.object({
-  HOST: z.string().default('0.0.0.0'),
+  /** Loopback by default: the open (no token) mode is for a demo on this machine only. */
+  HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+  // who may join
+  /** token: a signed participant token per join; open: anyone who can reach the server joins any room. */
+  CALL_AUTH: z.enum(['token', 'open']).default('open'),
+  /** Open mode on an address other machines reach: refused unless this says it is meant. */
+  CALL_AUTH_FORCE_OPEN: z.stringbool().default(false),
+  /** Signs and checks participant and subscriber tokens (HS256: 32+ characters). */
+  TOKEN_SECRET: z.string().min(32).optional(),
 
   // mediasoup
   MEDIASOUP_WORKERS: int(1, 64).default(os.availableParallelism()),
@@ -82,8 +91,6 @@ const EnvSchema = z.object({
   SMOOTH_AU_TAU_MS: z.coerce.number().positive().default(100),
 
   // affect event stream
-  /** Signs subscriber tokens. Without it a random one is made at start: only this process can mint tokens. */
-  AFFECT_TOKEN_SECRET: z.string().min(16).optional(),
   MAX_SUBSCRIBERS: int(1, 100000).default(200),
   MAX_SUBSCRIPTIONS_PER_SUBSCRIBER: int(1, 1000).default(16),
   MAX_BUFFERED_EVENTS: int(8, 100000).default(256),
@@ -96,6 +103,11 @@ export interface Config {
   host: string;
   port: number;
   logLevel: Env['LOG_LEVEL'];
+  auth: {
+    mode: Env['CALL_AUTH'];
+    /** Undefined in open mode without TOKEN_SECRET: a random one is made at start, for this process only. */
+    tokenSecret: string | undefined;
+  };
   mediasoup: {
     numWorkers: number;
     listenIp: string;
@@ -136,7 +148,6 @@ export interface Config {
     smoothing: { vaMinCutoffHz: number; vaBeta: number; expressionTauMs: number; expressionSwitchMargin: number; auTauMs: number };
   };
   events: {
-    tokenSecret: string | undefined;
     maxSubscribers: number;
     maxSubscriptionsPerSubscriber: number;
     maxBufferedEvents: number;
@@ -167,10 +178,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.RTC_MIN_PORT > e.RTC_MAX_PORT) {
     throw new ConfigError('invalid configuration: RTC_MIN_PORT is above RTC_MAX_PORT');
   }
+  if (e.CALL_AUTH === 'token' && !e.TOKEN_SECRET) {
+    throw new ConfigError('invalid configuration: CALL_AUTH=token needs TOKEN_SECRET (32+ characters) to check tokens with');
+  }
+  if (e.CALL_AUTH === 'open' && !isLoopback(e.HOST) && !e.CALL_AUTH_FORCE_OPEN) {
+    throw new ConfigError(
+      `invalid configuration: CALL_AUTH=open lets anyone join any call, and HOST=${e.HOST} is reachable from other machines; ` +
+        'use CALL_AUTH=token with TOKEN_SECRET, or set CALL_AUTH_FORCE_OPEN=true if that is really meant',
+    );
+  }
   return {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    auth: { mode: e.CALL_AUTH, tokenSecret: e.TOKEN_SECRET },
     mediasoup: {
       numWorkers: e.MEDIASOUP_WORKERS,
       listenIp: e.MEDIASOUP_LISTEN_IP,
@@ -219,11 +240,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     events: {
-      tokenSecret: e.AFFECT_TOKEN_SECRET,
       maxSubscribers: e.MAX_SUBSCRIBERS,
       maxSubscriptionsPerSubscriber: e.MAX_SUBSCRIPTIONS_PER_SUBSCRIBER,
       maxBufferedEvents: e.MAX_BUFFERED_EVENTS,
       recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     },
   };
+}
+
+/** Whether only this machine can reach an address the server listens on. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }

@@ -14,3 +14,4 @@ export class RequestError extends Error {
 export const invalidRequest = (message: string) => new RequestError('INVALID_REQUEST', message);
 export const notFound = (what: string, id: string) => new RequestError('NOT_FOUND', `${what} ${id} not found`);
 export const limitExceeded = (message: string) => new RequestError('LIMIT_EXCEEDED', message);
+export const forbidden = (message: string) => new RequestError('FORBIDDEN', message);

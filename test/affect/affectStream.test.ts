@@ -6,12 +6,11 @@ import { AFFECT_EVENT, AFFECT_NAMESPACE } from '../../protocol/affect-subscriber
 import type { Ack } from '../../protocol/signaling.ts';
 import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
 import type { App } from '../../server/src/app.ts';
-import { signSubscriberToken } from '../../server/src/events/tokens.ts';
+import { signSubscriberToken, tokenKey } from '../../server/src/auth/tokens.ts';
 import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { faceVideoY4m } from '../helpers/faceVideo.ts';
 import { metricValue, startTestServer } from '../helpers/server.ts';
 
-const SECRET = 'test-secret-0123456789abcdef';
 const ROOM = 'affect';
 
 let app: App;
@@ -33,7 +32,7 @@ function quantile(values: number[], q: number): number {
 
 beforeAll(async () => {
   const faceVideo = await faceVideoY4m();
-  app = await startTestServer({ AFFECT_TOKEN_SECRET: SECRET });
+  app = await startTestServer();
   browser = await launchBrowser(faceVideo);
   peerId = await joinCall(await browser.newPage(), app.url, ROOM, 'Face');
 });
@@ -45,7 +44,7 @@ afterAll(async () => {
 
 describe('the affect event stream', () => {
   it('delivers schema-valid events for the peer at >= 8 per second, one face id for the steady face', async () => {
-    const token = signSubscriberToken({ room: ROOM, peer: peerId, exp: Math.floor(Date.now() / 1000) + 60 }, SECRET);
+    const token = await app.subscriberToken({ room: ROOM, peer: peerId }, 60);
     // validate: false so that this test, not the helper, checks the schema of what arrives.
     const subscriber = await AffectSubscriber.connect({
       url: app.url,
@@ -81,18 +80,19 @@ describe('the affect event stream', () => {
 
   it('gives nothing to a subscriber without a token, with a bad one, or for another room', async () => {
     await expect(AffectSubscriber.connect({ url: app.url, token: '', subscriptions: [] })).rejects.toThrow(/unauthorized/);
-    const forged = signSubscriberToken({ room: ROOM, exp: Math.floor(Date.now() / 1000) + 60 }, 'another-secret-0123456789');
+    const forged = await signSubscriberToken({ room: ROOM }, tokenKey('another-secret-0123456789-0123456789'), 60);
     await expect(AffectSubscriber.connect({ url: app.url, token: forged, subscriptions: [] })).rejects.toThrow(
       /bad signature/,
     );
-    const expired = signSubscriberToken({ room: ROOM, exp: Math.floor(Date.now() / 1000) - 1 }, SECRET);
+    // Past the clock tolerance.
+    const expired = await app.subscriberToken({ room: ROOM }, -60);
     await expect(AffectSubscriber.connect({ url: app.url, token: expired, subscriptions: [] })).rejects.toThrow(/expired/);
 
-    const otherRoom = signSubscriberToken({ room: 'other', exp: Math.floor(Date.now() / 1000) + 60 }, SECRET);
+    const otherRoom = await app.subscriberToken({ room: 'other' }, 60);
     // Its token does not grant this room ...
     await expect(
       AffectSubscriber.connect({ url: app.url, token: otherRoom, subscriptions: [{ roomId: ROOM }] }),
-    ).rejects.toThrow(/NOT_FOUND/);
+    ).rejects.toThrow(/FORBIDDEN/);
     // ... and its own room is quiet.
     const subscriber = await AffectSubscriber.connect({ url: app.url, token: otherRoom, subscriptions: [{ roomId: 'other' }] });
     const events = collect(subscriber);
@@ -114,7 +114,7 @@ describe('the affect event stream', () => {
   });
 
   it('loses nothing over a 2 s subscriber disconnect: sequence numbers stay contiguous', async () => {
-    const token = signSubscriberToken({ room: ROOM, exp: Math.floor(Date.now() / 1000) + 60 }, SECRET);
+    const token = await app.subscriberToken({ room: ROOM }, 60);
     const subscriber = await AffectSubscriber.connect({
       url: app.url,
       token,

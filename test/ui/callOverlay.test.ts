@@ -6,14 +6,12 @@ import type { AffectEvent } from '../../protocol/affect-event.ts';
 import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
 import { BOX_COLOUR } from '../../client/src/overlay/drawFace.ts';
 import type { App } from '../../server/src/app.ts';
-import { signSubscriberToken } from '../../server/src/events/tokens.ts';
 import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { faceVideoY4m } from '../helpers/faceVideo.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { artifactPath } from './artifacts.ts';
 
 const run = promisify(execFile);
-const SECRET = 'test-secret-0123456789abcdef';
 const ROOM = 'overlay';
 /** Where the face is in the test clip (fractions of the frame, unmirrored): measured on its frames. */
 const FACE_CENTRE = { x: 0.52, y: 0.56 };
@@ -72,10 +70,10 @@ function iou(a: Rect, b: Rect): number {
 
 beforeAll(async () => {
   const faceVideo = await faceVideoY4m();
-  app = await startTestServer({ AFFECT_TOKEN_SECRET: SECRET });
+  app = await startTestServer();
   subscriber = await AffectSubscriber.connect({
     url: app.url,
-    token: signSubscriberToken({ room: ROOM, exp: Math.floor(Date.now() / 1000) + 300 }, SECRET),
+    token: await app.subscriberToken({ room: ROOM }, 300),
     subscriptions: [{ roomId: ROOM }],
   });
   subscriber.onEvent((event) => void (event.type === 'affect' && events.push(event)));

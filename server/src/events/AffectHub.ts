@@ -1,25 +1,25 @@
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { AffectStreamEvent } from '../../../protocol/affect-event.ts';
-import {
-  AFFECT_EVENT,
-  AFFECT_NAMESPACE,
-  subscriberRequestSchemas,
-  type SubscriberClaims,
-  type SubscriberRequestName,
-  type Subscription,
-} from '../../../protocol/affect-subscriber.ts';
-import type { Ack } from '../../../protocol/signaling.ts';
+import { AFFECT_EVENT, AFFECT_NAMESPACE, subscriberRequestSchemas, type Subscription } from '../../../protocol/affect-subscriber.ts';
+import type { SubscriberClaims } from '../../../protocol/tokens.ts';
+import { verifySubscriberToken, type TokenKey } from '../auth/tokens.ts';
+import { forbidden, limitExceeded } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { serveRequests } from '../signaling/serveRequests.ts';
 import { backlogOf, watchBacklog } from './backlog.ts';
 import { callChannel, peerChannel, roomChannel } from './channels.ts';
-import { verifySubscriberToken } from './tokens.ts';
 
 const log = createLogger('events');
 
 export interface AffectHubOptions {
-  /** HMAC secret that subscriber tokens are signed with. */
-  tokenSecret: string;
+  /** The key subscriber tokens are signed with. */
+  tokenKey: TokenKey;
+  /** Whether a call participant is still in its room: the tokens handed to participants live only that long. */
+  participantPresent: (roomId: string, peerId: string) => boolean;
+  /** Requests per second a subscriber may make on average, and in a burst. */
+  requestsPerSecond: number;
+  requestBurst: number;
   maxSubscribers: number;
   maxSubscriptionsPerSocket: number;
   /**
@@ -55,12 +55,17 @@ export class AffectHub {
         next(new Error(`the server is at its limit of ${options.maxSubscribers} subscribers`));
         return;
       }
-      try {
-        socket.data.claims = verifySubscriberToken(socket.handshake.auth?.token, options.tokenSecret);
-        next();
-      } catch (error) {
-        next(new Error(`unauthorized: ${(error as Error).message}`));
-      }
+      verifySubscriberToken(socket.handshake.auth?.token, options.tokenKey).then(
+        (claims) => {
+          if (claims.participant !== undefined && !options.participantPresent(claims.room, claims.participant)) {
+            next(new Error('unauthorized: the participant this token was issued to has left'));
+            return;
+          }
+          socket.data.claims = claims;
+          next();
+        },
+        (error: Error) => next(new Error(`unauthorized: ${error.message}`)),
+      );
     });
     this.#subscribers.on('connection', (socket) => this.#onSubscriber(socket));
     io.on('connection', watchBacklog);
@@ -73,6 +78,13 @@ export class AffectHub {
     this.metrics.affectEvents.inc({ type: event.type });
   }
 
+  /** Ends the connections made with the tokens handed to a participant, which has left. */
+  revokeParticipant(peerId: string): void {
+    for (const socket of this.#subscribers.sockets.values()) {
+      if ((socket.data.claims as SubscriberClaims).participant === peerId) socket.disconnect(true);
+    }
+  }
+
   close(): void {
     clearInterval(this.#sweep);
     this.#subscribers.disconnectSockets(true);
@@ -83,34 +95,38 @@ export class AffectHub {
     this.metrics.subscribers.set(this.#subscribers.sockets.size);
     socket.on('disconnect', () => this.metrics.subscribers.set(this.#subscribers.sockets.size));
     const claims = socket.data.claims as SubscriberClaims;
-    const handle = (name: SubscriberRequestName, payload: unknown, ack: unknown) => {
-      if (typeof ack !== 'function') return;
-      const reply = ack as (a: Ack<Record<string, never>>) => void;
-      const parsed = subscriberRequestSchemas[name].safeParse(payload);
-      if (!parsed.success) {
-        reply({ ok: false, error: { code: 'INVALID_REQUEST', message: `invalid ${name} request: ${parsed.error.issues[0]?.message}` } });
-        return;
-      }
-      const subscription = parsed.data;
+    // The participant may have left between the token check and now.
+    if (claims.participant !== undefined && !this.options.participantPresent(claims.room, claims.participant)) {
+      socket.disconnect(true);
+      return;
+    }
+    const granted = (subscription: Subscription) => {
       if (subscription.roomId !== claims.room || (claims.peer !== undefined && subscription.peerId !== claims.peer)) {
-        reply({ ok: false, error: { code: 'NOT_FOUND', message: 'this token does not grant that subscription' } });
-        return;
+        throw forbidden('this token does not grant that subscription');
       }
-      const channel = channelOf(subscription);
-      if (name === 'subscribe') {
-        const current = [...socket.rooms].filter((room) => room !== socket.id).length;
-        if (!socket.rooms.has(channel) && current >= this.options.maxSubscriptionsPerSocket) {
-          reply({ ok: false, error: { code: 'LIMIT_EXCEEDED', message: `at most ${this.options.maxSubscriptionsPerSocket} subscriptions` } });
-          return;
-        }
-        void socket.join(channel);
-      } else {
-        void socket.leave(channel);
-      }
-      reply({ ok: true, data: {} });
+      return channelOf(subscription);
     };
-    socket.on('subscribe', (payload: unknown, ack: unknown) => handle('subscribe', payload, ack));
-    socket.on('unsubscribe', (payload: unknown, ack: unknown) => handle('unsubscribe', payload, ack));
+    const empty = {} as Record<string, never>;
+    serveRequests(
+      socket,
+      subscriberRequestSchemas,
+      {
+        subscribe: async (subscription) => {
+          const channel = granted(subscription);
+          const current = [...socket.rooms].filter((room) => room !== socket.id).length;
+          if (!socket.rooms.has(channel) && current >= this.options.maxSubscriptionsPerSocket) {
+            throw limitExceeded(`at most ${this.options.maxSubscriptionsPerSocket} subscriptions`);
+          }
+          void socket.join(channel);
+          return empty;
+        },
+        unsubscribe: async (subscription) => {
+          void socket.leave(granted(subscription));
+          return empty;
+        },
+      },
+      { requestsPerSecond: this.options.requestsPerSecond, requestBurst: this.options.requestBurst, errors: this.metrics.signalingErrors, log },
+    );
   }
 
   #policeSlowSockets(): void {

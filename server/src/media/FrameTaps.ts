@@ -28,7 +28,8 @@ export class FrameTaps {
   ) {
     rooms.on('roomCreated', (room) => {
       room.on('producerAdded', (peer, producer) => {
-        if (producer.kind !== 'video') return;
+        // A participant not granted analysis is never decoded, let alone analysed.
+        if (producer.kind !== 'video' || !peer.analysed) return;
         this.#tap(room.router, producer, { roomId: room.id, peerId: peer.id });
       });
     });

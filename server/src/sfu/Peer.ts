@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { invalidRequest, limitExceeded, notFound } from '../errors.ts';
-import type { Direction, PeerEvents, PeerOptions, TransportAppData } from './PeerTypes.ts';
+import type { Direction, PeerEvents, PeerOptions, PeerSpec, TransportAppData } from './PeerTypes.ts';
+import { clientInput } from './refused.ts';
 
 /** At most one transport per direction: a mediasoup-client Device needs no more. */
 const MAX_TRANSPORTS = 2;
@@ -11,15 +12,23 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
   readonly producers = new Map<string, types.Producer>();
   readonly consumers = new Map<string, types.Consumer>();
+  /** Producers a consume request is under way for. */
+  readonly #consuming = new Set<string>();
   #closed = false;
+
+  readonly displayName: string;
+  /** Whether its video may be decoded and analysed (the participant's token grants it). */
+  readonly analysed: boolean;
 
   constructor(
     readonly id: string,
-    readonly displayName: string,
+    spec: PeerSpec,
     private readonly router: types.Router,
     private readonly options: PeerOptions,
   ) {
     super();
+    this.displayName = spec.displayName;
+    this.analysed = spec.analysed;
   }
 
   get closed(): boolean {
@@ -49,7 +58,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
-    await this.#transport(transportId).connect({ dtlsParameters });
+    const transport = this.#transport(transportId);
+    await clientInput('DTLS parameters', () => transport.connect({ dtlsParameters }));
   }
 
   async produce(transportId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters): Promise<types.Producer> {
@@ -57,7 +67,12 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (this.producers.size >= this.options.maxProducers) {
       throw limitExceeded(`a peer may have at most ${this.options.maxProducers} producers`);
     }
-    const producer = await transport.produce({ kind, rtpParameters });
+    // mediasoup takes an audio producer with only video codecs, which then is never analysed nor heard.
+    const codecs = Array.isArray(rtpParameters.codecs) ? rtpParameters.codecs : [];
+    if (!codecs.every((codec) => typeof codec?.mimeType === 'string' && codec.mimeType.toLowerCase().startsWith(`${kind}/`))) {
+      throw invalidRequest(`a ${kind} producer needs ${kind} codecs`);
+    }
+    const producer = await clientInput('RTP parameters', () => transport.produce({ kind, rtpParameters }));
     this.adoptProducer(producer);
     return producer;
   }
@@ -87,8 +102,20 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
       throw invalidRequest(`these RTP capabilities cannot consume producer ${producer.id}`);
     }
-    // Paused until the client has set up its side and asks to resume: no lost first keyframe.
-    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
+    // One consumer per producer: the number of consumers is then bounded by the room's producers.
+    if (this.#consuming.has(producer.id) || [...this.consumers.values()].some((c) => c.producerId === producer.id)) {
+      throw invalidRequest(`producer ${producer.id} is already consumed`);
+    }
+    this.#consuming.add(producer.id);
+    let consumer: types.Consumer;
+    try {
+      // Paused until the client has set up its side and asks to resume: no lost first keyframe.
+      consumer = await clientInput('RTP capabilities', () =>
+        transport.consume({ producerId: producer.id, rtpCapabilities, paused: true }),
+      );
+    } finally {
+      this.#consuming.delete(producer.id);
+    }
     this.consumers.set(consumer.id, consumer);
     const forget = () => {
       if (this.consumers.delete(consumer.id)) this.emit('consumerClosed', consumer.id);

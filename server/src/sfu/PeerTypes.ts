@@ -7,6 +7,12 @@ export interface PeerOptions {
   announcedAddress: string;
 }
 
+/** Who joins: what the others see, and whether their video may be analysed. */
+export interface PeerSpec {
+  displayName: string;
+  analysed: boolean;
+}
+
 /** Events about this peer's own consumers, for its client. */
 export interface PeerEvents {
   consumerClosed: [consumerId: string];

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { limitExceeded, notFound } from '../errors.ts';
 import { Peer } from './Peer.ts';
+import type { PeerSpec } from './PeerTypes.ts';
 import type { RoomCloseReason, RoomEvents, RoomOptions } from './RoomTypes.ts';
 
 /** A call: one mediasoup router and the peers in it. */
@@ -23,11 +24,11 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#closed;
   }
 
-  join(displayName: string): Peer {
+  join(spec: PeerSpec): Peer {
     if (this.peers.size >= this.options.maxPeers) {
       throw limitExceeded(`room ${this.id} is full (${this.options.maxPeers} peers)`);
     }
-    const peer = new Peer(randomUUID(), displayName, this.router, {
+    const peer = new Peer(randomUUID(), spec, this.router, {
       maxProducers: this.options.maxProducersPerPeer,
       listenIp: this.options.listenIp,
       announcedAddress: this.options.announcedAddress,

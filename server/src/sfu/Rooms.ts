@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { limitExceeded } from '../errors.ts';
 import { mediaCodecs } from './codecs.ts';
+import type { Peer } from './Peer.ts';
+import type { PeerSpec } from './PeerTypes.ts';
 import { Room } from './Room.ts';
 import type { RoomOptions } from './RoomTypes.ts';
 import type { WorkerPool } from './WorkerPool.ts';
@@ -9,7 +11,10 @@ export interface RoomsEvents {
   roomCreated: [room: Room];
 }
 
-/** The open rooms, created on first join on the least-loaded worker and forgotten when they close. */
+/**
+ * The open rooms, created on first join on the least-loaded worker and forgotten when they close. A room
+ * only comes into being with a peer joining it, and closes when its last peer leaves: none stays empty.
+ */
 export class Rooms extends EventEmitter<RoomsEvents> {
   readonly #rooms = new Map<string, Room>();
   /** Rooms being created: two peers joining a new room at once must land in the same one. */
@@ -35,7 +40,20 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     return this.#rooms.get(roomId);
   }
 
-  async getOrCreate(roomId: string): Promise<Room> {
+  /** Joins `roomId`, creating it if needed. */
+  async join(roomId: string, spec: PeerSpec): Promise<{ room: Room; peer: Peer }> {
+    let room = await this.#getOrCreate(roomId);
+    // The room may have emptied and closed while this join waited for it.
+    if (room.closed) room = await this.#getOrCreate(roomId);
+    try {
+      return { room, peer: room.join(spec) };
+    } catch (error) {
+      if (room.peers.size === 0) room.close('empty');
+      throw error;
+    }
+  }
+
+  async #getOrCreate(roomId: string): Promise<Room> {
     const existing = this.#rooms.get(roomId);
     if (existing && !existing.closed) return existing;
     const pending = this.#pending.get(roomId);

@@ -1,17 +1,15 @@
 import type { types } from 'mediasoup';
 import type { Server, Socket } from 'socket.io';
 import {
-  MAX_REQUEST_BYTES,
   requestSchemas,
-  type Ack,
   type ConsumerInfo,
   type PeerInfo,
-  type RequestName,
   type RequestPayload,
   type ResponseData,
   type ServerEvents,
   type ServerEventName,
 } from '../../../protocol/signaling.ts';
+import { accessOfSocket, admit, requireGrant, type CallAccess } from '../auth/callAccess.ts';
 import { RequestError, invalidRequest } from '../errors.ts';
 import { callChannel } from '../events/channels.ts';
 import { createLogger } from '../log.ts';
@@ -19,7 +17,7 @@ import type { Metrics } from '../metrics.ts';
 import type { Peer } from '../sfu/Peer.ts';
 import type { Room } from '../sfu/Room.ts';
 import type { Rooms } from '../sfu/Rooms.ts';
-import { TokenBucket } from './rateLimit.ts';
+import { serveRequests } from './serveRequests.ts';
 
 const log = createLogger('signaling');
 
@@ -28,53 +26,66 @@ export interface SignalingOptions {
   /** Requests per second a socket may make on average, and in a burst. */
   requestsPerSecond: number;
   requestBurst: number;
-  /** Mints a token for the affect stream of a room, for a peer in it. */
-  subscriberToken: (roomId: string) => { token: string; ttlSeconds: number };
+  /** Mints a token for the affect stream of a peer's room, valid while that peer stays in it. */
+  subscriberToken: (roomId: string, peerId: string) => Promise<{ token: string; ttlSeconds: number }>;
 }
 
 interface Session {
   socket: Socket;
+  access: CallAccess;
+  /** A join is under way: a second one waits for nothing and is refused. */
+  joining: boolean;
   room?: Room;
   peer?: Peer;
   /** Undoes the room/peer listeners this session added. */
   unsubscribe?: () => void;
 }
 
-type Handler<N extends RequestName> = (session: Session, payload: RequestPayload<N>) => Promise<ResponseData[N]>;
 type Joined = Session & { room: Room; peer: Peer };
+type CallHandlers = { [N in keyof typeof requestSchemas]: (payload: RequestPayload<N>) => Promise<ResponseData[N]> };
 
 const empty = {} as Record<string, never>;
 
 /**
- * The call's request/ack protocol on socket.io. Every payload is size-checked, rate-limited and
- * schema-validated before it reaches the SFU; client mistakes come back as error acks and never throw.
+ * The call's request/ack protocol on socket.io, behind the call authorisation middleware. Every request
+ * goes through serveRequests; what the socket's token does not grant is refused with FORBIDDEN.
  */
 export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, options: SignalingOptions): void {
-  const handlers: { [N in RequestName]: Handler<N> } = {
-    join: async (session, { roomId, displayName }) => {
+  const handlersFor = (session: Session): CallHandlers => ({
+    join: async ({ roomId, displayName }) => {
       if (session.peer) throw new RequestError('ALREADY_JOINED', `already in room ${session.room?.id}`);
-      if (displayName.length > options.maxDisplayNameLength) {
-        throw invalidRequest(`displayName is longer than ${options.maxDisplayNameLength} characters`);
+      if (session.joining) throw new RequestError('ALREADY_JOINED', 'a join is already under way');
+      const spec = admit(session.access, roomId, displayName, options.maxDisplayNameLength);
+      session.joining = true;
+      let joinedRoom: { room: Room; peer: Peer };
+      try {
+        joinedRoom = await rooms.join(roomId, spec);
+      } finally {
+        session.joining = false;
       }
-      let room = await rooms.getOrCreate(roomId);
-      // The room may have emptied and closed while this join waited for it.
-      if (room.closed) room = await rooms.getOrCreate(roomId);
-      if (session.peer) throw new RequestError('ALREADY_JOINED', `already in room ${session.room?.id}`);
-      const others = [...room.peers.values()].map(peerInfo);
-      const peer = room.join(displayName);
+      const { room, peer } = joinedRoom;
+      const others = [...room.peers.values()].filter((other) => other !== peer).map(peerInfo);
       session.room = room;
       session.peer = peer;
       session.unsubscribe = subscribe(session as Joined);
-      // The room's affect events reach its participants on this socket.
-      void session.socket.join(callChannel(roomId));
+      // The room's affect events reach the participants granted them on this socket.
+      if (session.access.grants.subscribeAffect) void session.socket.join(callChannel(roomId));
       if (session.socket.disconnected) {
         leave(session);
         throw invalidRequest('disconnected while joining');
       }
-      log.info('peer joined', { roomId, peerId: peer.id });
-      return { peerId: peer.id, roomId, routerRtpCapabilities: room.router.rtpCapabilities, peers: others };
+      log.info('peer joined', { roomId, peerId: peer.id, identity: session.access.identity });
+      return {
+        peerId: peer.id,
+        roomId,
+        displayName: peer.displayName,
+        routerRtpCapabilities: room.router.rtpCapabilities,
+        peers: others,
+        grants: session.access.grants,
+      };
     },
-    createTransport: async (session, { direction }) => {
+    createTransport: async ({ direction }) => {
+      if (direction === 'send') requireGrant(session.access, 'publish', 'sending media');
       const transport = await joined(session).peer.createTransport(direction);
       return {
         id: transport.id,
@@ -83,31 +94,28 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
         dtlsParameters: transport.dtlsParameters,
       };
     },
-    connectTransport: async (session, { transportId, dtlsParameters }) => {
+    connectTransport: async ({ transportId, dtlsParameters }) => {
       await joined(session).peer.connectTransport(transportId, dtlsParameters as unknown as types.DtlsParameters);
       return empty;
     },
-    produce: async (session, { transportId, kind, rtpParameters }) => {
-      const producer = await joined(session).peer.produce(
-        transportId,
-        kind,
-        rtpParameters as unknown as types.RtpParameters,
-      );
+    produce: async ({ transportId, kind, rtpParameters }) => {
+      requireGrant(session.access, 'publish', 'sending media');
+      const producer = await joined(session).peer.produce(transportId, kind, rtpParameters as unknown as types.RtpParameters);
       return { producerId: producer.id };
     },
-    closeProducer: async (session, { producerId }) => {
+    closeProducer: async ({ producerId }) => {
       joined(session).peer.producer(producerId).close();
       return empty;
     },
-    pauseProducer: async (session, { producerId }) => {
+    pauseProducer: async ({ producerId }) => {
       await joined(session).peer.producer(producerId).pause();
       return empty;
     },
-    resumeProducer: async (session, { producerId }) => {
+    resumeProducer: async ({ producerId }) => {
       await joined(session).peer.producer(producerId).resume();
       return empty;
     },
-    consume: async (session, { transportId, producerId, rtpCapabilities }) => {
+    consume: async ({ transportId, producerId, rtpCapabilities }) => {
       const { room, peer } = joined(session);
       const source = room.findProducer(producerId);
       if (source.peer === peer) throw invalidRequest('a peer does not consume its own producer');
@@ -122,84 +130,38 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
       };
       return info;
     },
-    pauseConsumer: async (session, { consumerId }) => {
+    pauseConsumer: async ({ consumerId }) => {
       await joined(session).peer.consumer(consumerId).pause();
       return empty;
     },
-    resumeConsumer: async (session, { consumerId }) => {
+    resumeConsumer: async ({ consumerId }) => {
       await joined(session).peer.consumer(consumerId).resume();
       return empty;
     },
-    leave: async (session) => {
+    leave: async () => {
       joined(session);
       leave(session);
       return empty;
     },
-    affectToken: async (session) => options.subscriberToken(joined(session).room.id),
-  };
-
-  const fail = (ack: (a: Ack<never>) => void, error: RequestError) => {
-    metrics.signalingErrors.inc({ code: error.code });
-    ack({ ok: false, error: { code: error.code, message: error.message } });
-  };
+    affectToken: async () => {
+      requireGrant(session.access, 'subscribeAffect', 'the affect stream');
+      const { room, peer } = joined(session);
+      return options.subscriberToken(room.id, peer.id);
+    },
+  });
 
   io.on('connection', (socket) => {
-    const session: Session = { socket };
+    const session: Session = { socket, access: accessOfSocket(socket), joining: false };
     // A recovered socket gets its rooms back, but its peer left when it disconnected: no room events for it.
     if (socket.recovered) for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
-    const bucket = new TokenBucket(options.requestBurst, options.requestsPerSecond, Date.now());
-
-    socket.onAny((event: unknown, ...args: unknown[]) => {
-      const ack = args.at(-1);
-      if (typeof ack !== 'function') {
-        log.debug('request without ack ignored', { event: String(event).slice(0, 64) });
-        return;
-      }
-      const reply = ack as (a: Ack<unknown>) => void;
-      if (!bucket.take(Date.now())) {
-        fail(reply, new RequestError('RATE_LIMITED', 'too many requests; slow down'));
-        return;
-      }
-      if (typeof event !== 'string' || !Object.hasOwn(requestSchemas, event)) {
-        fail(reply, new RequestError('UNKNOWN_REQUEST', `unknown request ${JSON.stringify(String(event).slice(0, 64))}`));
-        return;
-      }
-      const name = event as RequestName;
-      const payload = args.length > 1 ? args[0] : undefined;
-      const size = jsonSize(payload);
-      if (size > MAX_REQUEST_BYTES) {
-        fail(reply, new RequestError('TOO_LARGE', `${name} payload is ${size} bytes; the limit is ${MAX_REQUEST_BYTES}`));
-        return;
-      }
-      const parsed = requestSchemas[name].safeParse(payload);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
-        fail(reply, invalidRequest(`invalid ${name} request: ${problems}`));
-        return;
-      }
-      (handlers[name] as Handler<RequestName>)(session, parsed.data).then(
-        (data) => reply({ ok: true, data }),
-        (error: unknown) => {
-          if (error instanceof RequestError) return fail(reply, error);
-          // mediasoup refuses bad RTP/DTLS parameters with TypeError: the client's fault, not ours.
-          if (error instanceof TypeError) return fail(reply, invalidRequest(`${name}: ${error.message}`));
-          log.error('request failed', { request: name, error });
-          metrics.signalingErrors.inc({ code: 'INTERNAL' });
-          reply({ ok: false, error: { code: 'INTERNAL', message: `${name} failed on the server` } });
-        },
-      );
+    serveRequests(socket, requestSchemas, handlersFor(session), {
+      requestsPerSecond: options.requestsPerSecond,
+      requestBurst: options.requestBurst,
+      errors: metrics.signalingErrors,
+      log,
     });
-
     socket.on('disconnect', () => leave(session));
   });
-}
-
-function jsonSize(payload: unknown): number {
-  try {
-    return Buffer.byteLength(JSON.stringify(payload) ?? '');
-  } catch {
-    return Number.POSITIVE_INFINITY;
-  }
 }
 
 function joined(session: Session): Joined {

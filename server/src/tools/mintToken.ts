@@ -1,22 +1,52 @@
 /**
- * Prints a subscriber token for the affect event stream, signed with AFFECT_TOKEN_SECRET (the same
- * secret the server runs with), for a service that subscribes from elsewhere.
- *   AFFECT_TOKEN_SECRET=... npm run token -- --room demo [--peer <peer id>] [--ttl 3600]
+ * Prints a token signed with TOKEN_SECRET (the same secret the server runs with), for the calling
+ * application to hand to a participant, or for a service that reads the affect stream:
+ *   TOKEN_SECRET=... npm run token -- participant --room demo --identity alice [--name Alice]
+ *                                     [--no-publish] [--no-affect] [--no-analysis] [--ttl 3600]
+ *   TOKEN_SECRET=... npm run token -- subscriber --room demo [--peer <peer id>] [--ttl 3600]
+ * The call page takes a participant token in its address: http://host:3000/#token=<token>
  */
 import { parseArgs } from 'node:util';
-import type { SubscriberClaims } from '../../../protocol/affect-subscriber.ts';
+import { signParticipantToken, signSubscriberToken, tokenKey } from '../auth/tokens.ts';
 import { loadConfig } from '../config.ts';
-import { signSubscriberToken } from '../events/tokens.ts';
 
-const { values } = parseArgs({
-  options: { room: { type: 'string' }, peer: { type: 'string' }, ttl: { type: 'string', default: '3600' } },
+const USAGE = `usage: TOKEN_SECRET=<the server's secret> npm run token -- participant --room <room> --identity <id> [--name <display name>] [--no-publish] [--no-affect] [--no-analysis] [--ttl <seconds>]
+       TOKEN_SECRET=<the server's secret> npm run token -- subscriber --room <room> [--peer <peer id>] [--ttl <seconds>]`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  allowNegative: true,
+  options: {
+    room: { type: 'string' },
+    identity: { type: 'string' },
+    name: { type: 'string' },
+    peer: { type: 'string' },
+    publish: { type: 'boolean', default: true },
+    affect: { type: 'boolean', default: true },
+    analysis: { type: 'boolean', default: true },
+    ttl: { type: 'string', default: '3600' },
+  },
 });
-const secret = loadConfig().events.tokenSecret;
+const secret = loadConfig().auth.tokenSecret;
 const ttlSeconds = Number(values.ttl);
-if (!secret || !values.room || !(Number.isInteger(ttlSeconds) && ttlSeconds > 0)) {
-  console.error('usage: AFFECT_TOKEN_SECRET=<the server\'s secret> npm run token -- --room <room> [--peer <peer id>] [--ttl <seconds>]');
+const [kind] = positionals;
+const { room, identity } = values;
+if (!secret || !room || !(Number.isInteger(ttlSeconds) && ttlSeconds > 0) || !(kind === 'subscriber' || (kind === 'participant' && identity))) {
+  console.error(USAGE);
   process.exit(2);
 }
-const claims: SubscriberClaims = { room: values.room, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
-if (values.peer) claims.peer = values.peer;
-console.log(signSubscriberToken(claims, secret));
+const key = tokenKey(secret);
+const token =
+  kind === 'participant'
+    ? await signParticipantToken(
+        {
+          sub: identity!,
+          room,
+          ...(values.name === undefined ? {} : { name: values.name }),
+          grants: { join: true, publish: values.publish, subscribeAffect: values.affect, analysed: values.analysis },
+        },
+        key,
+        ttlSeconds,
+      )
+    : await signSubscriberToken({ room, ...(values.peer === undefined ? {} : { peer: values.peer }) }, key, ttlSeconds);
+console.log(token);

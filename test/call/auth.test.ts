@@ -1,0 +1,171 @@
+import { SignJWT } from 'jose';
+import type { BrowserContext } from 'playwright-core';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
+import type { Ack } from '../../protocol/signaling.ts';
+import type { Grants } from '../../protocol/tokens.ts';
+import type { App } from '../../server/src/app.ts';
+import { tokenKey } from '../../server/src/auth/tokens.ts';
+import { launchBrowser } from '../helpers/browser.ts';
+import { startTestServer } from '../helpers/server.ts';
+
+const SECRET = 'test-token-secret-0123456789abcdef';
+const ALL: Grants = { join: true, publish: true, subscribeAffect: true, analysed: true };
+/** Video RTP parameters a client may send: a producer needs no media, nor even a connected transport. */
+const vp8 = (ssrc: number) => ({ mid: String(ssrc), codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: [{ ssrc }] });
+
+let app: App;
+const sockets: Socket[] = [];
+
+/** A call socket that resolves once connected, or rejects with the server's refusal. */
+function connect(token?: string): Promise<Socket> {
+  const socket = io(app.url, { transports: ['websocket'], reconnection: false, ...(token === undefined ? {} : { auth: { token } }) });
+  sockets.push(socket);
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+async function ask(socket: Socket, event: string, payload: unknown = {}): Promise<Ack<Record<string, unknown>>> {
+  return (await socket.timeout(5000).emitWithAck(event, payload)) as Ack<Record<string, unknown>>;
+}
+
+const codeOf = async (socket: Socket, event: string, payload?: unknown) => {
+  const ack = await ask(socket, event, payload);
+  return ack.ok ? 'OK' : ack.error.code;
+};
+
+function token(room: string, grants: Partial<Grants> = ALL, identity = 'someone'): Promise<string> {
+  return app.participantToken({ sub: identity, room, name: `Name of ${identity}`, grants: { ...ALL, ...grants } }, 60);
+}
+
+/** Joins `room` with a token granting `grants`; returns the socket. */
+async function joinWith(room: string, grants: Partial<Grants> = ALL): Promise<Socket> {
+  const socket = await connect(await token(room, grants));
+  const joined = await ask(socket, 'join', { roomId: room });
+  if (!joined.ok) throw new Error(joined.error.message);
+  return socket;
+}
+
+async function produce(socket: Socket, kind: 'audio' | 'video', rtpParameters: unknown): Promise<Ack<Record<string, unknown>>> {
+  const transport = await ask(socket, 'createTransport', { direction: 'send' });
+  if (!transport.ok) throw new Error(transport.error.message);
+  return ask(socket, 'produce', { transportId: transport.data.id, kind, rtpParameters });
+}
+
+beforeAll(async () => {
+  app = await startTestServer({ CALL_AUTH: 'token', TOKEN_SECRET: SECRET, ANALYSIS_ENABLED: 'false' });
+});
+
+afterAll(async () => {
+  for (const socket of sockets) socket.close();
+  await app?.close();
+});
+
+describe('join authorisation (CALL_AUTH=token)', () => {
+  it('refuses a connection without a participant token, or with a subscriber token', async () => {
+    await expect(connect()).rejects.toThrow('unauthorized: no token');
+    await expect(connect(await app.subscriberToken({ room: 'a' }))).rejects.toThrow('unauthorized: wrong kind of token');
+    expect(app.rooms.size).toBe(0);
+  });
+
+  it('admits a token made with jose to its room only, under the name it carries', async () => {
+    const jwt = await new SignJWT({ room: 'room-a', name: 'Alice', grants: { join: true } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setAudience('call')
+      .setExpirationTime('1m')
+      .sign(tokenKey(SECRET));
+    const socket = await connect(jwt);
+    expect(await codeOf(socket, 'join', { roomId: 'room-b', displayName: 'Alice' })).toBe('FORBIDDEN');
+    // The refused join left no room behind.
+    expect(app.rooms.get('room-b')).toBeUndefined();
+    const joined = await ask(socket, 'join', { roomId: 'room-a', displayName: 'Mallory' });
+    expect(joined.ok && joined.data).toMatchObject({
+      roomId: 'room-a',
+      displayName: 'Alice',
+      grants: { join: true, publish: false, subscribeAffect: false, analysed: false },
+    });
+    expect([...app.rooms.get('room-a')!.peers.values()].map((p) => p.displayName)).toEqual(['Alice']);
+    socket.close();
+  });
+
+  it('answers FORBIDDEN for what the token does not grant, and serves what it does', async () => {
+    const noJoin = await connect(await token('room-f', { join: false }));
+    expect(await codeOf(noJoin, 'join', { roomId: 'room-f' })).toBe('FORBIDDEN');
+
+    const viewer = await joinWith('room-f', { publish: false, subscribeAffect: false });
+    expect(await codeOf(viewer, 'createTransport', { direction: 'send' })).toBe('FORBIDDEN');
+    expect(await codeOf(viewer, 'produce', { transportId: 'x', kind: 'video', rtpParameters: vp8(1) })).toBe('FORBIDDEN');
+    expect(await codeOf(viewer, 'affectToken')).toBe('FORBIDDEN');
+    expect(await codeOf(viewer, 'createTransport', { direction: 'recv' })).toBe('OK');
+    const forbidden = await ask(viewer, 'affectToken');
+    expect(!forbidden.ok && forbidden.error.message).toBe('this token does not grant the affect stream');
+    viewer.close();
+    noJoin.close();
+  });
+
+  it('decodes the video of a participant granted analysis, and never of one that is not', async () => {
+    const consenting = await joinWith('room-t', { analysed: true });
+    const declining = await joinWith('room-t', { analysed: false });
+    const untapped = await produce(declining, 'video', vp8(2222));
+    const tapped = await produce(consenting, 'video', vp8(1111));
+    if (!tapped.ok || !untapped.ok) throw new Error('produce failed');
+    // Taps are set up asynchronously: the declining one, asked for first, would be there by now.
+    await expect.poll(() => app.taps!.get(String(tapped.data.producerId)), { timeout: 5000 }).toBeDefined();
+    expect(app.taps!.get(String(untapped.data.producerId))).toBeUndefined();
+    consenting.close();
+    declining.close();
+  });
+
+  it('ends the affect token handed to a participant when it leaves', async () => {
+    const participant = await joinWith('room-s');
+    const handed = await ask(participant, 'affectToken');
+    if (!handed.ok) throw new Error(handed.error.message);
+    const affectToken = String(handed.data.token);
+    // It grants this room, not another.
+    await expect(
+      AffectSubscriber.connect({ url: app.url, token: affectToken, subscriptions: [{ roomId: 'room-a' }], socketOptions: { reconnection: false } }),
+    ).rejects.toThrow(/FORBIDDEN/);
+    const subscriber = await AffectSubscriber.connect({
+      url: app.url,
+      token: affectToken,
+      subscriptions: [{ roomId: 'room-s' }],
+      socketOptions: { reconnection: false },
+    });
+    let reason = '';
+    subscriber.socket.on('disconnect', (why) => (reason = why));
+    expect(await codeOf(participant, 'leave')).toBe('OK');
+    await expect.poll(() => reason, { timeout: 5000 }).toBe('io server disconnect');
+    await expect(AffectSubscriber.connect({ url: app.url, token: affectToken, subscriptions: [{ roomId: 'room-s' }] })).rejects.toThrow(
+      'unauthorized: the participant this token was issued to has left',
+    );
+    subscriber.close();
+    participant.close();
+  });
+});
+
+describe('the call page with a participant token', () => {
+  let browser: BrowserContext;
+  afterAll(() => browser?.close());
+
+  it('joins the token\'s room under the token\'s name, and says why it cannot without one', async () => {
+    browser = await launchBrowser();
+    const page = await browser.newPage();
+    await page.goto(`${app.url}/#token=${await token('room-ui', ALL, 'dana')}`);
+    expect(await page.inputValue('#room')).toBe('room-ui');
+    expect(await page.isVisible('#name')).toBe(false);
+    await page.click('#join');
+    await page.waitForSelector('body[data-joined-as]', { timeout: 20_000 });
+    const peerId = (await page.getAttribute('body', 'data-joined-as'))!;
+    expect(await page.textContent(`[data-peer-id="${peerId}"]`)).toContain('Name of dana (you)');
+    expect(app.rooms.get('room-ui')?.peers.get(peerId)?.displayName).toBe('Name of dana');
+
+    const anonymous = await browser.newPage();
+    await anonymous.goto(app.url);
+    await anonymous.click('#join');
+    await expect.poll(() => anonymous.textContent('#status'), { timeout: 20_000 }).toContain('unauthorized: no token');
+  });
+});
