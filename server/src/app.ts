@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server as SocketIoServer } from 'socket.io';
+import { MAX_REQUEST_BYTES } from '../../protocol/signaling.ts';
 import type { ParticipantClaims, SubscriberClaims } from '../../protocol/tokens.ts';
 import { startAffectService } from './affectService.ts';
 import { callAuthMiddleware } from './auth/callAccess.ts';
@@ -11,10 +12,12 @@ import { signParticipantToken, signSubscriberToken, tokenKey, type Unsigned } fr
 import type { Config } from './config.ts';
 import { AffectHub } from './events/AffectHub.ts';
 import { createHttpServer } from './http/httpServer.ts';
+import { requestOriginAllowed } from './http/origin.ts';
 import { createLogger, setLogLevel } from './log.ts';
 import { FrameTaps } from './media/FrameTaps.ts';
 import { createMetrics, type Metrics, type SfuCounts } from './metrics.ts';
 import { attachSignaling } from './signaling/SignalingServer.ts';
+import { textOnlyParser } from './signaling/textOnlyParser.ts';
 import { Rooms } from './sfu/Rooms.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
 import { createFaceDetector, createSessionFactory, loadAffectModel, type AffectModel, type FaceDetector } from './vision/index.ts';
@@ -65,11 +68,15 @@ export async function startApp(config: Config): Promise<App> {
   const httpServer = createHttpServer({
     clientRoot: CLIENT_ROOT,
     registry: metrics.registry,
+    allowedOrigins: config.allowedOrigins,
     health: () => ({ status: pool.size > 0 ? 'ok' : 'degraded', ...countSfu(pool, rooms), taps: taps?.size ?? 0 }),
   });
   const io = new SocketIoServer(httpServer, {
-    // Room for a full set of RTP capabilities; signaling refuses anything above its own, smaller limit.
-    maxHttpBufferSize: 1e6,
+    // The largest request signaling accepts, and its framing: a bigger message is cut off unread.
+    maxHttpBufferSize: MAX_REQUEST_BYTES + 1024,
+    parser: textOnlyParser,
+    // A page of another site is refused before its socket exists (HTTP answers it 403 likewise).
+    allowRequest: (req, callback) => callback(null, requestOriginAllowed(req, config.allowedOrigins)),
     serveClient: false,
     // A subscriber that drops off briefly gets what it missed on reconnection (tokens are checked again).
     connectionStateRecovery: { maxDisconnectionDuration: config.events.recoveryWindowMs, skipMiddlewares: false },

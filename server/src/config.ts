@@ -16,6 +16,8 @@ const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Other origins whose pages may use this server (comma-separated); its own origin always may. */
+  ALLOWED_ORIGINS: z.string().default(''),
 
   // who may join
   /** token: a signed participant token per join; open: anyone who can reach the server joins any room. */
@@ -103,6 +105,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: Env['LOG_LEVEL'];
+  /** Origins (scheme://host[:port]) besides the server's own whose pages may connect. */
+  allowedOrigins: string[];
   auth: {
     mode: Env['CALL_AUTH'];
     /** Undefined in open mode without TOKEN_SECRET: a random one is made at start, for this process only. */
@@ -191,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    allowedOrigins: parseOrigins(e.ALLOWED_ORIGINS),
     auth: { mode: e.CALL_AUTH, tokenSecret: e.TOKEN_SECRET },
     mediasoup: {
       numWorkers: e.MEDIASOUP_WORKERS,
@@ -251,4 +256,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Whether only this machine can reach an address the server listens on. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function parseOrigins(list: string): string[] {
+  return list
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item) => {
+      let origin: string;
+      try {
+        origin = new URL(item).origin;
+      } catch {
+        throw new ConfigError(`invalid configuration: ALLOWED_ORIGINS: ${item} is not an origin (https://host[:port])`);
+      }
+      if (origin === 'null' || origin !== item.replace(/\/$/, '')) {
+        throw new ConfigError(`invalid configuration: ALLOWED_ORIGINS: ${item} is not an origin (https://host[:port])`);
+      }
+      return origin;
+    });
 }

@@ -2,7 +2,8 @@ import type { Namespace, Server, Socket } from 'socket.io';
 import type { AffectStreamEvent } from '../../../protocol/affect-event.ts';
 import { AFFECT_EVENT, AFFECT_NAMESPACE, subscriberRequestSchemas, type Subscription } from '../../../protocol/affect-subscriber.ts';
 import type { SubscriberClaims } from '../../../protocol/tokens.ts';
-import { verifySubscriberToken, type TokenKey } from '../auth/tokens.ts';
+import { guardRecovery } from '../auth/recovery.ts';
+import { CLOCK_TOLERANCE_S, verifySubscriberToken, type TokenKey } from '../auth/tokens.ts';
 import { forbidden, limitExceeded } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -57,7 +58,7 @@ export class AffectHub {
       }
       verifySubscriberToken(socket.handshake.auth?.token, options.tokenKey).then(
         (claims) => {
-          if (claims.participant !== undefined && !options.participantPresent(claims.room, claims.participant)) {
+          if (!this.#participantPresent(claims)) {
             next(new Error('unauthorized: the participant this token was issued to has left'));
             return;
           }
@@ -66,6 +67,11 @@ export class AffectHub {
         },
         (error: Error) => next(new Error(`unauthorized: ${error.message}`)),
       );
+    });
+    // A subscriber back within the recovery window gets what it missed only if its token still holds.
+    guardRecovery(this.#subscribers, (data) => {
+      const claims = data.claims as SubscriberClaims | undefined;
+      return claims !== undefined && (claims.exp + CLOCK_TOLERANCE_S) * 1000 > Date.now() && this.#participantPresent(claims);
     });
     this.#subscribers.on('connection', (socket) => this.#onSubscriber(socket));
     io.on('connection', watchBacklog);
@@ -96,7 +102,7 @@ export class AffectHub {
     socket.on('disconnect', () => this.metrics.subscribers.set(this.#subscribers.sockets.size));
     const claims = socket.data.claims as SubscriberClaims;
     // The participant may have left between the token check and now.
-    if (claims.participant !== undefined && !this.options.participantPresent(claims.room, claims.participant)) {
+    if (!this.#participantPresent(claims)) {
       socket.disconnect(true);
       return;
     }
@@ -127,6 +133,11 @@ export class AffectHub {
       },
       { requestsPerSecond: this.options.requestsPerSecond, requestBurst: this.options.requestBurst, errors: this.metrics.signalingErrors, log },
     );
+  }
+
+  /** Whether the participant a token was handed to, if any, is still in the call. */
+  #participantPresent(claims: SubscriberClaims): boolean {
+    return claims.participant === undefined || this.options.participantPresent(claims.room, claims.participant);
   }
 
   #policeSlowSockets(): void {

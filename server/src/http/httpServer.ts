@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
+import { requestOriginAllowed } from './origin.ts';
 import { readStaticFile } from './staticFiles.ts';
 
 export interface HttpServerOptions {
@@ -8,12 +9,18 @@ export interface HttpServerOptions {
   clientRoot: string;
   registry: Registry;
   health: () => Record<string, unknown>;
+  /** Origins besides its own whose pages may use the server. */
+  allowedOrigins: readonly string[];
 }
 
 /** Serves the client, `GET /healthz` (JSON) and `GET /metrics` (Prometheus text). socket.io attaches to it. */
 export function createHttpServer(options: HttpServerOptions): http.Server {
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!requestOriginAllowed(req, options.allowedOrigins)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('origin not allowed');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

@@ -70,7 +70,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     // mediasoup takes an audio producer with only video codecs, which then is never analysed nor heard.
     const codecs = Array.isArray(rtpParameters.codecs) ? rtpParameters.codecs : [];
     if (!codecs.every((codec) => typeof codec?.mimeType === 'string' && codec.mimeType.toLowerCase().startsWith(`${kind}/`))) {
-      throw invalidRequest(`a ${kind} producer needs ${kind} codecs`);
+      throw invalidRequest(`a producer of kind ${kind} takes ${kind} codecs only`);
     }
     const producer = await clientInput('RTP parameters', () => transport.produce({ kind, rtpParameters }));
     this.adoptProducer(producer);

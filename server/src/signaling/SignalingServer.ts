@@ -10,6 +10,7 @@ import {
   type ServerEventName,
 } from '../../../protocol/signaling.ts';
 import { accessOfSocket, admit, requireGrant, type CallAccess } from '../auth/callAccess.ts';
+import { guardRecovery } from '../auth/recovery.ts';
 import { RequestError, invalidRequest } from '../errors.ts';
 import { callChannel } from '../events/channels.ts';
 import { createLogger } from '../log.ts';
@@ -150,10 +151,11 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
     },
   });
 
+  // A call socket's peer leaves when the socket disconnects: a returning socket starts afresh, and is
+  // replayed nothing that happened in the room after it left.
+  guardRecovery(io.of('/'), () => false);
   io.on('connection', (socket) => {
     const session: Session = { socket, access: accessOfSocket(socket), joining: false };
-    // A recovered socket gets its rooms back, but its peer left when it disconnected: no room events for it.
-    if (socket.recovered) for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
     serveRequests(socket, requestSchemas, handlersFor(session), {
       requestsPerSecond: options.requestsPerSecond,
       requestBurst: options.requestBurst,
