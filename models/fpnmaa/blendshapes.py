@@ -16,13 +16,14 @@ ROI pixels (MediaPipe passes frame pixels; the model is invariant to the scale a
 checked in selftest).
 """
 import argparse
-import io
 import json
 import os
 import time
 import zipfile
 
-import numpy as np
+# small matrix products (the ROI resize): BLAS threads only contend with the interpreter and other jobs
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 # The 146 of the 478 mesh landmarks the blendshape model takes, and its 52 outputs, in MediaPipe's order
 # (mediapipe/tasks/cc/vision/face_landmarker/face_blendshapes_graph.cc: kLandmarksSubsetIdxs, kBlendshapeNames).
@@ -112,21 +113,24 @@ class BlendshapeTeacher:
         return np.concatenate([(b + b_m) / 2, [(p + p_m) / 2]]).astype(np.float32)
 
 
+def _interpolation_matrix(n_in, n_out):
+    """(n_out, n_in) bilinear weights with half-pixel centres, edges clamped."""
+    pos = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n_in - 1)
+    w = np.zeros((n_out, n_in), np.float32)
+    np.add.at(w, (np.arange(n_out), lo), 1 - (pos - lo))
+    np.add.at(w, (np.arange(n_out), hi), pos - lo)
+    return w
+
+
 def resize(crop_u8, size):
-    """Bilinear resize (half-pixel centres) of an HWC uint8 image to size x size float RGB in [0, 1]."""
+    """Bilinear resize (half-pixel centres) of an HWC uint8 image to size x size float RGB in [0, 1], as two matrix
+    products (separable; ~20x faster than gathering pixels)."""
     h, w = crop_u8.shape[:2]
+    wy, wx = _interpolation_matrix(h, size), _interpolation_matrix(w, size)
     x = crop_u8.astype(np.float32) / 255.0
-    ys = np.clip((np.arange(size) + 0.5) * h / size - 0.5, 0, h - 1)
-    xs = np.clip((np.arange(size) + 0.5) * w / size - 0.5, 0, w - 1)
-    y0 = np.floor(ys).astype(int)
-    x0 = np.floor(xs).astype(int)
-    y1 = np.minimum(y0 + 1, h - 1)
-    x1 = np.minimum(x0 + 1, w - 1)
-    fy = (ys - y0)[:, None, None]
-    fx = (xs - x0)[None, :, None]
-    top = x[y0][:, x0] * (1 - fx) + x[y0][:, x1] * fx
-    bottom = x[y1][:, x0] * (1 - fx) + x[y1][:, x1] * fx
-    return top * (1 - fy) + bottom * fy
+    return np.tensordot(np.tensordot(wy, x, axes=(1, 0)), wx, axes=(1, 1)).transpose(0, 2, 1)
 
 
 def fixture_crops():

@@ -4,8 +4,12 @@
       [--onnx models/affect/fpn-maa-realtime.onnx] --out models/runs/eval.json
 
 The student is evaluated through the exported file (onnxruntime, CPU) on the served crop (centre 112 of the stored
-128 crop), with the AU thresholds from the file's metadata. Expression metrics use labelled validation faces
-(7 paper classes; 'contempt' faces are excluded); AU/VA metrics use every validation face.
+128 crop), with the AU thresholds from the file's metadata. Two validation sets: the in-the-wild split (labelled
+faces, 7 paper classes; 'contempt' faces are excluded) and FER+ valid (majority-vote label over all 10 vote columns
+when unique and one of the 7 classes; ties and contempt/unknown/not-a-face majorities excluded). On both: expression
+metrics, AU agreement with the FACS prototype of the labelled expression and AU false alarms on neutral faces
+(au_blendshapes.prototype_agreement), valence sign per class; AU F1 and VA CCC against the teachers on the
+in-the-wild split.
 """
 import argparse
 import json
@@ -13,6 +17,7 @@ import json
 import numpy as np
 
 from . import metrics as M
+from .au_blendshapes import prototype_agreement
 from .teachers import AU_LABELS
 from .train import augment_view, load_data
 
@@ -31,6 +36,24 @@ def expr_report(y, pred):
     }
 
 
+VALENCE_SIGN = {"Happiness": 1, "Anger": -1, "Disgust": -1, "Fear": -1, "Sadness": -1}
+
+
+def affect_report(y, expr_probs, au_active, valence):
+    """Expression, AU-vs-prototype and valence-sign numbers of one predictor on labelled faces (y: paper class)."""
+    agree, false_alarm = prototype_agreement(au_active, y)
+    sign = {c: round(float((np.sign(valence[y == PAPER.index(c)]) == s).mean()), 4)
+            for c, s in VALENCE_SIGN.items() if (y == PAPER.index(c)).any()}
+    n_sign = sum(int((y == PAPER.index(c)).sum()) for c in sign)
+    return {
+        "expression": expr_report(y, expr_probs.argmax(1)),
+        "au_prototype_agreement": {c: round(a, 4) for c, (a, _) in agree.items()},
+        "au_neutral_active_rate": {a: round(r, 4) for a, r in false_alarm.items()},
+        "valence_sign": sign,
+        "valence_sign_all": round(sum(sign[c] * int((y == PAPER.index(c)).sum()) for c in sign) / max(n_sign, 1), 4),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--crops", required=True)
@@ -42,7 +65,12 @@ def main():
     val = np.where(lab["is_val"])[0]
     y = lab["labels"][val]
     m = y >= 0
-    out = {"val_faces": int(len(val)), "val_labelled": int(m.sum()), "teachers": {}}
+    fer = np.where(lab["fer_val"] & (lab["fer_major"] >= 0))[0]
+    sets = {"in_the_wild_val": val[m], "ferplus_valid": fer}
+    truth = {"in_the_wild_val": y[m], "ferplus_valid": lab["fer_major"][fer]}
+    out = {"val_faces": int(len(val)), "val_labelled": int(m.sum()), "ferplus_valid_majority": int(len(fer)), "teachers": {}}
+    out["teachers_v3"] = {k: affect_report(truth[k], lab["expr_teacher"][rows], lab["au_act"][rows], lab["va"][rows, 0])
+                         for k, rows in sets.items()}
     emo, fapi = lab["emo"][val], lab["faceapi"][val]
     out["teachers"]["human_emotion"] = expr_report(y[m], emo[m].argmax(1))
     out["teachers"]["faceapi_expression"] = expr_report(y[m], fapi[m].argmax(1))
@@ -58,14 +86,18 @@ def main():
         so = ort.SessionOptions()
         so.intra_op_num_threads = 2
         sess = ort.InferenceSession(args.onnx, so, providers=["CPUExecutionProvider"])
-        vas, exs, aus = [], [], []
-        for i in range(0, len(val), 128):
-            xb = augment_view(x_u8[val[i:i + 128]], size, False, None).numpy()
-            va, ex, au = sess.run(["va", "expr", "au"], {"input": xb})
-            vas.append(va)
-            exs.append(ex)
-            aus.append(au)
-        va, ex, au = np.concatenate(vas), np.concatenate(exs), np.concatenate(aus)
+
+        def run(rows):
+            vas, exs, aus = [], [], []
+            for i in range(0, len(rows), 128):
+                xb = augment_view(x_u8[rows[i:i + 128]], size, False, None).numpy()
+                va, ex, au = sess.run(["va", "expr", "au"], {"input": xb})
+                vas.append(va)
+                exs.append(ex)
+                aus.append(au)
+            return np.concatenate(vas), np.concatenate(exs), np.concatenate(aus)
+
+        va, ex, au = run(val)
         pred = ex.argmax(1)
         p = 1 / (1 + np.exp(-au))
         s = {"model": args.onnx, "expression": expr_report(y[m], pred[m])}
@@ -77,6 +109,9 @@ def main():
         s["ccc_valence_vs_teacher"] = round(M.ccc(va[:, 0], lab["va"][val, 0]), 4)
         s["ccc_arousal_vs_teacher"] = round(M.ccc(va[:, 1], lab["va"][val, 1]), 4)
         s["va_teacher_sd"] = [round(float(lab["va"][val, 0].std()), 3), round(float(lab["va"][val, 1].std()), 3)]
+        for k, rows in sets.items():
+            sva, sex, sau = run(rows)
+            s[k] = affect_report(truth[k], sex, (1 / (1 + np.exp(-sau)) >= thr).astype(np.float32), sva[:, 0])
         out["student"] = s
     json.dump(out, open(args.out, "w"), indent=1)
     print(json.dumps(out, indent=1))

@@ -11,10 +11,11 @@
  *                       (fpnmaa/au_retest.py), the ceiling for any student's AU F1 against it.
  * FER+ faces (make-crops.ts --ferplus) get the expression views only: their mirror-mesh rows stay zero (the mesh AU
  * teacher is not run on them; their AU teacher is the blendshape one, fpnmaa/blendshapes.py).
+ * Resumable: a re-run continues after the last face recorded in views-progress.json (also when faces were added).
  *   npx tsx models/scripts/teacher-views.ts --data DATA --crops models/cache/crops [--teachers models/cache]
  *       [--ferplus FERPLUS_DIR] [--expr-scale 2.8] [--retest-every 5]
  */
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CropSpec } from '../../server/src/vision/alignment.ts';
@@ -63,11 +64,23 @@ const meshOf = async (crop: Float32Array) =>
 const exprPath = join(values.crops!, `teachers-s${exprScale}.f32`);
 const mirrorPath = join(values.crops!, 'mesh-mirror.f32');
 const retestPath = join(values.crops!, 'retest-mesh.f32');
-for (const p of [exprPath, mirrorPath, retestPath]) writeFileSync(p, '');
-const retestIndex: number[] = [];
+// Resumable: progress.json-like bookkeeping in views-progress.json; files are cut back to the last recorded face
+// (a face's rows are appended to three files, so an interruption can leave one ahead of the others).
+const progressPath = join(values.crops!, 'views-progress.json');
+const resume = existsSync(progressPath)
+  ? (JSON.parse(readFileSync(progressPath, 'utf8')) as { next: number; retestIndex: number[]; exprScale: number })
+  : undefined;
+if (resume && resume.exprScale !== exprScale) throw new Error(`${progressPath} is for expression scale ${resume.exprScale}: remove it to start over`);
+const start = resume?.next ?? 0;
+const retestIndex: number[] = resume?.retestIndex ?? [];
+for (const [p, bytes] of [[exprPath, start * 14 * 4], [mirrorPath, start * 1404 * 4], [retestPath, retestIndex.length * 2 * 1404 * 4]] as const) {
+  if (resume) truncateSync(p, bytes);
+  else writeFileSync(p, '');
+}
+const saveProgress = (next: number) => writeFileSync(progressPath, JSON.stringify({ next, retestIndex, exprScale }));
 const t0 = Date.now();
 let lastImage: { path: string; image: RgbImage } | undefined;
-for (let i = 0; i < faces.length; i++) {
+for (let i = start; i < faces.length; i++) {
   const f = faces[i]!;
   if (!dirs[f.source]) throw new Error(`face ${i}: no directory for source ${f.source} (pass --extra / --ferplus)`);
   const path = join(dirs[f.source]!, f.file);
@@ -88,7 +101,9 @@ for (let i = 0; i < faces.length; i++) {
     appendFileSync(retestPath, Buffer.from((await meshOf(mirror(other, S))).buffer));
     retestIndex.push(i);
   }
+  if ((i + 1) % 100 === 0) saveProgress(i + 1);
   if ((i + 1) % 1000 === 0) console.log(`${i + 1}/${faces.length} faces, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
+saveProgress(faces.length);
 writeFileSync(join(values.crops!, 'retest.json'), JSON.stringify({ scale: Number(values['retest-scale']), every, index: retestIndex }));
 console.log(`done: ${faces.length} faces in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

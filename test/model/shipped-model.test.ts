@@ -96,4 +96,13 @@ describe('shipped default affect model', () => {
     expect(affect.valence).toBeGreaterThan(0);
     expect(affect.aus.AU12!.active).toBe(true);
   });
+
+  it('a face at rest (Grace Hopper): no brow raise (AU2) or brow lowering (AU4) shown', async () => {
+    const analyzer = createFaceAnalyzer({ detector: await createFaceDetector({ sessions }), affectModel: model });
+    const faces = await analyzer.analyze(loadImage(fileURLToPath(new URL('../fixtures/grace_hopper.jpg', import.meta.url))));
+    expect(faces).toHaveLength(1);
+    const { aus } = faces[0]!.affect;
+    expect(aus.AU2!.active).toBe(false);
+    expect(aus.AU4!.active).toBe(false);
+  });
 });
