@@ -22,8 +22,9 @@ come from the crop and its mirror image already):
 
 Thresholds (fit_thresholds): for each AU, the score that best separates faces whose expression's FACS prototype
 contains the AU from neutral faces (Youden's J = TPR - FPR), among scores that keep the AU off at least
-1 - NEUTRAL_CAP of neutral faces. Labelled training faces only. Intensity for soft distillation:
-u = sigmoid((s - tau) / SOFTNESS).
+1 - NEUTRAL_CAP (0.88) of neutral faces (the target is <= 0.15 on unseen faces). Labelled training faces only. Intensity for soft distillation:
+u = sigmoid((s - tau) / w), w = (tau - median over neutral faces) / 3 (at least 0.01): the typical neutral face gets
+u ~ 0.05 whatever the AU's scale (a single width made the AUs with small thresholds, such as AU12, half-on at rest).
 """
 import numpy as np
 
@@ -31,8 +32,7 @@ from .blendshapes import INDEX
 from .teachers import AU_LABELS
 
 PAPER = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
-NEUTRAL_CAP = 0.10
-SOFTNESS = 0.05
+NEUTRAL_CAP = 0.12
 
 # The issue's FACS prototypes per expression: a face meets its class's prototype when, for every group, at least one
 # AU of the group is active (e.g. surprise: AU1 or AU2, and AU25 or AU26).
@@ -93,8 +93,12 @@ def fit_thresholds(scores, labels, neutral_cap=NEUTRAL_CAP):
     return tau
 
 
-def au_intensity(scores, tau):
-    return (1.0 / (1.0 + np.exp(-(scores - tau) / SOFTNESS))).astype(np.float32)
+def fit_widths(scores, labels, tau):
+    return np.maximum((tau - np.median(scores[labels == 0], 0)) / 3, 0.01)
+
+
+def au_intensity(scores, tau, width):
+    return (1.0 / (1.0 + np.exp(-(scores - tau) / width))).astype(np.float32)
 
 
 def au_active(scores, tau):

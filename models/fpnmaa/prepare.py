@@ -200,10 +200,14 @@ def main():
         au_report[split_name] = {"blendshapes": report_au("v3 blendshapes", bs_act, any_label, rows)}
         if (rows & mesh_ok).any() and split_name != "FER+ valid":
             au_report[split_name]["mesh"] = report_au("v2 mesh", mesh_act, any_label, rows & mesh_ok)
+    au_width = AB.fit_widths(au_s[train_rows], any_label[train_rows], au_tau)
     if args.au_teacher == "blendshapes":
-        u, act = AB.au_intensity(au_s, au_tau), bs_act
+        u, act = AB.au_intensity(au_s, au_tau, au_width), bs_act
     expr_t = {"mean": 0.5 * (emo + fapi), "faceapi": fapi, "emotion": emo}[args.expr_teacher]
-    va = T.va_teacher(np.where(has_votes[:, None], votes, expr_t), u)
+    # the expression distribution the VA mapping reads: ground truth overrides (the label one-hot; FER+ votes), the
+    # expression teacher elsewhere (it reads neutral faces as half sad/angry/disgusted, valence -0.18 on average)
+    human = np.where((labels >= 0)[:, None], np.eye(7, dtype=np.float32)[np.maximum(labels, 0)], votes)
+    va = T.va_teacher(np.where((human.sum(1) > 0)[:, None], human, expr_t), u)
     sign = {}
     for c, want in [("Happiness", 1), ("Anger", -1), ("Disgust", -1), ("Fear", -1), ("Sadness", -1)]:
         for split_name, rows in [("in-the-wild validation", is_val), ("FER+ valid", fer_val)]:
@@ -221,7 +225,7 @@ def main():
         au_u=u.astype(np.float32), au_act=act, va=va.astype(np.float32), ref=ref, med=med, mad=mad,
         expr_teacher=expr_t.astype(np.float32), mesh_views=len(views), teacher_desc=teacher_description(args, len(views)),
         groups=np.array([g or "" for g in groups]), votes=votes, fer_major=fer_major, fer_val=fer_val, au_scores=au_s,
-        au_tau=au_tau.astype(np.float32), au_teacher=args.au_teacher)
+        au_tau=au_tau.astype(np.float32), au_width=au_width.astype(np.float32), au_teacher=args.au_teacher)
     json.dump({"au": au_report, "valence_sign": sign, "au_tau": dict(zip(T.AU_LABELS, np.round(au_tau, 4).tolist()))},
               open(args.out.replace(".npz", "-teachers.json"), "w"), indent=1)
     json.dump({"val_persons": sorted(va_g), "train_persons": len(tr_g)}, open(args.out.replace(".npz", "-split.json"), "w"), indent=0)
