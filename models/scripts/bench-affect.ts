@@ -1,31 +1,46 @@
 /**
- * Latency of an affect model through the server's own loader (onnxruntime-node, CPU, 1 intra-op thread):
- * ms per face at batch 1 and batch 16 (median of repeated runs after warm-up).
- *   npx tsx models/scripts/bench-affect.ts models/affect/fpn-maa-realtime.onnx [--runs 200]
+ * Latency of affect models through the server's own loader (onnxruntime-node, CPU, 1 intra-op thread): ms per face at
+ * batch 1 and batch 16, median of repeated runs after warm-up. Several models are measured side by side: rounds
+ * alternate between them, so a noisy neighbour on a shared machine slows each model alike.
+ *   npx tsx models/scripts/bench-affect.ts [MODEL.onnx ...] [--runs 200] [--rounds 4]
  */
-import { createSessionFactory, loadAffectModel } from '../../server/src/vision/index.ts';
+import { parseArgs } from 'node:util';
+import { createSessionFactory, loadAffectModel, type AffectModel } from '../../server/src/vision/index.ts';
 
-const path = process.argv[2] ?? 'models/affect/fpn-maa-realtime.onnx';
-const runsArg = process.argv.indexOf('--runs');
-const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 200;
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { runs: { type: 'string', default: '200' }, rounds: { type: 'string', default: '4' } },
+});
+const paths = positionals.length > 0 ? positionals : ['models/affect/fpn-maa-realtime.onnx'];
+const runs = Number(values.runs);
+const rounds = Number(values.rounds);
 const sessions = createSessionFactory({ provider: 'cpu', intraOpThreads: 1, interOpThreads: 1, log: () => {} });
-const model = await loadAffectModel(path, { sessions });
-const s = model.info.inputSize;
-const result: Record<string, number> = {};
-for (const batch of [1, 16]) {
-  const crops = new Float32Array(batch * 3 * s * s).map((_, i) => Math.sin(i * 0.01));
-  const n = batch === 1 ? runs : Math.max(20, Math.round(runs / 8));
-  for (let i = 0; i < 10; i++) await model.predict(crops, batch);
-  const times: number[] = [];
-  const t = { infer: 0, postprocess: 0 };
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await model.predict(crops, batch, t);
-    times.push(performance.now() - t0);
+const models: AffectModel[] = [];
+for (const p of paths) models.push(await loadAffectModel(p, { sessions }));
+
+const samples = models.map(() => ({ 1: [] as number[], 16: [] as number[] }));
+for (let round = 0; round < rounds; round++) {
+  for (const [m, model] of models.entries()) {
+    const s = model.info.inputSize;
+    for (const batch of [1, 16] as const) {
+      const crops = new Float32Array(batch * 3 * s * s).map((_, i) => Math.sin(i * 0.01));
+      const n = Math.ceil((batch === 1 ? runs : Math.max(20, Math.round(runs / 8))) / rounds);
+      for (let i = 0; i < 5; i++) await model.predict(crops, batch);
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await model.predict(crops, batch);
+        samples[m]![batch].push((performance.now() - t0) / batch);
+      }
+    }
   }
-  times.sort((a, b) => a - b);
-  result[`batch${batch}_ms_per_face_median`] = +(times[Math.floor(n / 2)]! / batch).toFixed(3);
-  result[`batch${batch}_ms_per_face_p90`] = +(times[Math.floor(n * 0.9)]! / batch).toFixed(3);
 }
-console.log(JSON.stringify({ model: path, inputSize: s, threads: 1, ...result }));
-await model.release();
+const quantile = (v: number[], q: number) => [...v].sort((a, b) => a - b)[Math.floor(q * (v.length - 1))]!;
+models.forEach((model, m) => {
+  const row: Record<string, unknown> = { model: paths[m], version: model.info.version, inputSize: model.info.inputSize, threads: 1 };
+  for (const batch of [1, 16] as const) {
+    row[`batch${batch}_ms_per_face_median`] = +quantile(samples[m]![batch], 0.5).toFixed(3);
+    row[`batch${batch}_ms_per_face_p90`] = +quantile(samples[m]![batch], 0.9).toFixed(3);
+  }
+  console.log(JSON.stringify(row));
+});
+for (const model of models) await model.release();
