@@ -78,7 +78,7 @@ export async function startApp(config: Config): Promise<App> {
     // A page of another site is refused before its socket exists (HTTP answers it 403 likewise).
     allowRequest: (req, callback) => callback(null, requestOriginAllowed(req, config.allowedOrigins)),
     serveClient: false,
-    // A subscriber that drops off briefly gets what it missed on reconnection (tokens are checked again).
+    // A subscriber that drops off briefly gets what it missed on reconnection, while its token holds (AffectHub).
     connectionStateRecovery: { maxDisconnectionDuration: config.events.recoveryWindowMs, skipMiddlewares: false },
   });
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
@@ -103,6 +103,7 @@ export async function startApp(config: Config): Promise<App> {
       requestBurst: REQUEST_BURST,
       maxSubscribers: config.events.maxSubscribers,
       maxSubscriptionsPerSocket: config.events.maxSubscriptionsPerSubscriber,
+      maxSubscribersPerToken: config.events.maxSubscribersPerToken,
       maxBufferedMessages: config.events.maxBufferedEvents,
     },
     metrics,

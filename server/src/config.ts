@@ -95,6 +95,8 @@ const EnvSchema = z.object({
   // affect event stream
   MAX_SUBSCRIBERS: int(1, 100000).default(200),
   MAX_SUBSCRIPTIONS_PER_SUBSCRIBER: int(1, 1000).default(16),
+  /** Connections one subscriber token may hold at once: one leaked token cannot take every subscriber slot. */
+  MAX_SUBSCRIBERS_PER_TOKEN: int(1, 100000).default(4),
   MAX_BUFFERED_EVENTS: int(8, 100000).default(256),
   RECOVERY_WINDOW_MS: int(0, 600000).default(30000),
 });
@@ -154,6 +156,7 @@ export interface Config {
   events: {
     maxSubscribers: number;
     maxSubscriptionsPerSubscriber: number;
+    maxSubscribersPerToken: number;
     maxBufferedEvents: number;
     recoveryWindowMs: number;
   };
@@ -247,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     events: {
       maxSubscribers: e.MAX_SUBSCRIBERS,
       maxSubscriptionsPerSubscriber: e.MAX_SUBSCRIPTIONS_PER_SUBSCRIBER,
+      maxSubscribersPerToken: e.MAX_SUBSCRIBERS_PER_TOKEN,
       maxBufferedEvents: e.MAX_BUFFERED_EVENTS,
       recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     },

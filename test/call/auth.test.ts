@@ -56,7 +56,7 @@ async function produce(socket: Socket, kind: 'audio' | 'video', rtpParameters: u
 }
 
 beforeAll(async () => {
-  app = await startTestServer({ CALL_AUTH: 'token', TOKEN_SECRET: SECRET, ANALYSIS_ENABLED: 'false' });
+  app = await startTestServer({ CALL_AUTH: 'token', TOKEN_SECRET: SECRET, ANALYSIS_ENABLED: 'false', MAX_SUBSCRIBERS_PER_TOKEN: '2' });
 });
 
 afterAll(async () => {
@@ -144,6 +144,20 @@ describe('join authorisation (CALL_AUTH=token)', () => {
     );
     subscriber.close();
     participant.close();
+  });
+});
+
+describe('subscriber tokens', () => {
+  it('hold at most MAX_SUBSCRIBERS_PER_TOKEN connections at once', async () => {
+    const subscriberToken = await app.subscriberToken({ room: 'room-cap' });
+    const connectWith = (t: string) => AffectSubscriber.connect({ url: app.url, token: t, subscriptions: [], socketOptions: { reconnection: false } });
+    const held = await Promise.all([connectWith(subscriberToken), connectWith(subscriberToken)]);
+    await expect(connectWith(subscriberToken)).rejects.toThrow('this token already has 2 connections');
+    // Another token is not held back by this one.
+    const other = await connectWith(await app.subscriberToken({ room: 'room-cap' }, 120));
+    held[0]!.close();
+    await expect.poll(async () => connectWith(subscriberToken).then((s) => (held.push(s), 'connected'), () => 'refused'), { timeout: 5000 }).toBe('connected');
+    for (const subscriber of [...held, other]) subscriber.close();
   });
 });
 

@@ -23,6 +23,7 @@ export interface AffectHubOptions {
   requestBurst: number;
   maxSubscribers: number;
   maxSubscriptionsPerSocket: number;
+  maxSubscribersPerToken: number;
   /**
    * Messages a socket may have waiting to be written. A subscriber further behind is disconnected;
    * a call participant further behind skips affect events until it catches up. Either way the
@@ -56,13 +57,20 @@ export class AffectHub {
         next(new Error(`the server is at its limit of ${options.maxSubscribers} subscribers`));
         return;
       }
-      verifySubscriberToken(socket.handshake.auth?.token, options.tokenKey).then(
+      const token: unknown = socket.handshake.auth?.token;
+      verifySubscriberToken(token, options.tokenKey).then(
         (claims) => {
           if (!this.#participantPresent(claims)) {
             next(new Error('unauthorized: the participant this token was issued to has left'));
             return;
           }
+          const sameToken = [...this.#subscribers.sockets.values()].filter((other) => other.data.token === token).length;
+          if (sameToken >= options.maxSubscribersPerToken) {
+            next(new Error(`this token already has ${options.maxSubscribersPerToken} connections`));
+            return;
+          }
           socket.data.claims = claims;
+          socket.data.token = token;
           next();
         },
         (error: Error) => next(new Error(`unauthorized: ${error.message}`)),
