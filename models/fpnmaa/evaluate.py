@@ -66,7 +66,7 @@ def main():
     y = lab["labels"][val]
     m = y >= 0
     fer = np.where(lab["fer_val"] & (lab["fer_major"] >= 0))[0]
-    sets = {"in_the_wild_val": val[m], "ferplus_valid": fer}
+    sets = {k: rows for k, rows in {"in_the_wild_val": val[m], "ferplus_valid": fer}.items() if len(rows) > 0}
     truth = {"in_the_wild_val": y[m], "ferplus_valid": lab["fer_major"][fer]}
     out = {"val_faces": int(len(val)), "val_labelled": int(m.sum()), "ferplus_valid_majority": int(len(fer)), "teachers": {}}
     out["teachers_v3"] = {k: affect_report(truth[k], lab["expr_teacher"][rows], lab["au_act"][rows], lab["va"][rows, 0])

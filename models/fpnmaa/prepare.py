@@ -136,7 +136,7 @@ def teacher_description(args, views):
           if args.au_teacher == "mesh" else
           "AU teacher: MediaPipe face mesh v2 + Blendshape V2 (crop and mirror image averaged) mapped to FACS AUs by a written table")
     return (f"expression teacher: {names[args.expr_teacher]} at crop scale {scale}; FER+ annotator votes where present; {au}; "
-            "VA teacher: circumplex mapping of the vote distribution (else the expression teacher's probabilities) + AU cues")
+            "VA teacher: circumplex mapping of the human label or FER+ vote distribution (else the expression teacher's probabilities) + AU cues")
 
 
 def report_au(name, act, labels, rows):
