@@ -31,4 +31,14 @@ describe('the client files', () => {
       expect((await fetch(`${app.url}${path}`)).status, path).toBe(404);
     }
   });
+
+  it('sends security headers with every response', async () => {
+    for (const path of ['/', '/nope.js', '/healthz']) {
+      const { headers } = await fetch(`${app.url}${path}`);
+      expect(headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(headers.get('x-frame-options'), path).toBe('DENY');
+      expect(headers.get('content-security-policy'), path).toBe("frame-ancestors 'none'");
+      expect(headers.get('referrer-policy'), path).toBe('no-referrer');
+    }
+  });
 });

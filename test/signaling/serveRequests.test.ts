@@ -100,4 +100,12 @@ describe('serveRequests, the one request edge', () => {
     expect(await ask(socket, 'echo', { text: 'with ack' })).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
     expect(handled).toBe(0);
   });
+
+  it('disconnects a socket that keeps sending into the rate limit', async () => {
+    const socket = await connected();
+    const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    // A burst's worth go through, another burst's worth are refused, and the next one ends it.
+    for (let i = 0; i < 2 * BURST + 1; i++) socket.emit('echo', { text: 'flood' });
+    expect(await disconnected).toBe('io server disconnect');
+  });
 });

@@ -13,9 +13,21 @@ export interface HttpServerOptions {
   allowedOrigins: readonly string[];
 }
 
+/**
+ * On every response: no content-type sniffing; no framing (a page that may turn the camera on must not be
+ * overlaid by another site's); no Referer (the call page's address may carry a token).
+ */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+};
+
 /** Serves the client, `GET /healthz` (JSON) and `GET /metrics` (Prometheus text). socket.io attaches to it. */
 export function createHttpServer(options: HttpServerOptions): http.Server {
   return http.createServer((req, res) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!requestOriginAllowed(req, options.allowedOrigins)) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('origin not allowed');

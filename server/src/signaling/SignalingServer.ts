@@ -75,7 +75,7 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
         leave(session);
         throw invalidRequest('disconnected while joining');
       }
-      log.info('peer joined', { roomId, peerId: peer.id, identity: session.access.identity });
+      log.debug('peer joined', { roomId, peerId: peer.id, identity: session.access.identity });
       return {
         peerId: peer.id,
         roomId,
@@ -190,7 +190,7 @@ function leave(session: Session): void {
   if (room) void session.socket.leave(callChannel(room.id));
   if (room && peer) {
     room.leave(peer.id);
-    log.info('peer left', { roomId: room.id, peerId: peer.id });
+    log.debug('peer left', { roomId: room.id, peerId: peer.id });
   }
 }
 

@@ -20,7 +20,7 @@ export interface ServeOptions {
 
 /**
  * The one edge between a socket and its request handlers, for every namespace: each event pays the
- * rate limit (with an ack or not), and only an event with an ack, a known name, a payload within
+ * rate limit (with an ack or not; a socket sending more than a burst's worth into it is disconnected), and only an event with an ack, a known name, a payload within
  * MAX_REQUEST_BYTES and passing its schema reaches a handler. A RequestError comes back as its code;
  * anything else is our bug: logged with its stack, answered INTERNAL without a word of its insides.
  */
@@ -31,9 +31,18 @@ export function serveRequests<S extends Schemas>(socket: Socket, schemas: S, han
     reply({ ok: false, error: { code: error.code, message: error.message } });
   };
 
+  // Events refused by the rate limit since the last one let through: a client that keeps sending into
+  // the limit, rather than slowing down, is disconnected.
+  let refusedInARow = 0;
   socket.onAny((event: unknown, ...args: unknown[]) => {
     const ack = args.at(-1);
     const allowed = bucket.take(Date.now());
+    refusedInARow = allowed ? 0 : refusedInARow + 1;
+    if (refusedInARow > options.requestBurst) {
+      options.log.warn('rate limit ignored; disconnected', { id: socket.id, address: socket.handshake.address });
+      socket.disconnect(true);
+      return;
+    }
     if (typeof ack !== 'function') {
       options.log.debug('event without ack ignored', { event: String(event).slice(0, 64) });
       return;
