@@ -51,6 +51,8 @@ const EnvSchema = z.object({
   /** A frame decoded later than this after its arrival is dropped, and its decoder restarted past the backlog. */
   TAP_MAX_LAG_MS: int(100, 60000).default(1000),
   FFMPEG_PATH: z.string().default('ffmpeg'),
+  /** Video streams tapped at once, each with its ffmpeg once media flows: ~16-20 fill 2 cores at 10 fps. */
+  MAX_TAPS: int(1, 10000).default(64),
 
   // vision
   ORT_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
@@ -136,6 +138,7 @@ export interface Config {
     restartDelayMs: number;
     maxLagMs: number;
     ffmpegPath: string;
+    maxTaps: number;
   };
   vision: {
     provider: Env['ORT_PROVIDER'];
@@ -224,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       restartDelayMs: e.TAP_RESTART_DELAY_MS,
       maxLagMs: e.TAP_MAX_LAG_MS,
       ffmpegPath: e.FFMPEG_PATH,
+      maxTaps: e.MAX_TAPS,
     },
     vision: {
       provider: e.ORT_PROVIDER,

@@ -116,6 +116,8 @@ describe('join authorisation (CALL_AUTH=token)', () => {
     // Taps are set up asynchronously: the declining one, asked for first, would be there by now.
     await expect.poll(() => app.taps!.get(String(tapped.data.producerId)), { timeout: 5000 }).toBeDefined();
     expect(app.taps!.get(String(untapped.data.producerId))).toBeUndefined();
+    // No RTP has come: no decoder runs for it yet.
+    expect(app.taps!.get(String(tapped.data.producerId))!.decoderPid).toBeUndefined();
     consenting.close();
     declining.close();
   });

@@ -95,7 +95,8 @@ describe('a call through the SFU with the frame tap', () => {
     const recovery = Date.now() - killedAt;
     console.log(`decoder recovered ${recovery} ms after being killed`);
     expect(recovery).toBeLessThan(3000);
-    expect(metricValue(await metricsText(), 'tap_decoder_restarts_total')).toBe(restartsBefore + 1);
+    // At least this one: on a loaded machine the other stream's decoder may also have been restarted meanwhile.
+    expect(metricValue(await metricsText(), 'tap_decoder_restarts_total')).toBeGreaterThanOrEqual(restartsBefore + 1);
   });
 
   it('drops frames of a decoder that fell behind and restarts it past its backlog', async () => {
@@ -165,9 +166,10 @@ describe('a call through the SFU with the frame tap', () => {
     expect(app.taps!.get(streamB)).toBeDefined();
     await pageB.click('#leave');
     await expect.poll(async () => metricValue(await metricsText(), 'sfu_peers'), { timeout: 5000 }).toBe(1);
+    // The other page's consumers close when mediasoup's worker reports their producers closed, a moment later.
+    await expect.poll(async () => metricValue(await metricsText(), 'sfu_consumers'), { timeout: 5000 }).toBe(0);
     const text = await metricsText();
     expect(metricValue(text, 'sfu_transports')).toBe(2);
-    expect(metricValue(text, 'sfu_consumers')).toBe(0);
     expect(metricValue(text, 'sfu_video_producers')).toBe(1);
     expect(app.taps!.get(streamB)).toBeUndefined();
     await expect.poll(async () => metricValue(await metricsText(), 'tap_decoders_running'), { timeout: 5000 }).toBe(1);

@@ -35,7 +35,7 @@ const errorOf = async (socket: Socket, event: string, payload: unknown) => {
 const closed = (socket: Socket) => new Promise<string>((resolve) => socket.once('disconnect', resolve));
 
 beforeAll(async () => {
-  app = await startTestServer({ TAP_ENABLED: 'false', ANALYSIS_ENABLED: 'false' });
+  app = await startTestServer({ ANALYSIS_ENABLED: 'false', MAX_TAPS: '1' });
 });
 
 afterAll(async () => {
@@ -72,6 +72,21 @@ describe('bounded by construction', () => {
     expect(app.rooms.get('consume-once')!.peers.get(String(joined.peerId))!.consumers.size).toBe(1);
     sender.close();
     receiver.close();
+  });
+  it('taps at most MAX_TAPS streams', async () => {
+    await expect.poll(() => app.taps!.size, { timeout: 5000 }).toBe(0); // the taps of the tests before are gone
+    const sockets = await Promise.all([connect(), connect()]);
+    const producers: string[] = [];
+    for (const [i, socket] of sockets.entries()) {
+      await data(socket, 'join', { roomId: 'taps', displayName: `Sender ${i}` });
+      const send = await data(socket, 'createTransport', { direction: 'send' });
+      producers.push(String((await data(socket, 'produce', { transportId: send.id, kind: 'video', rtpParameters: vp8(6000 + i) })).producerId));
+    }
+    await expect.poll(() => app.taps!.get(producers[0]!), { timeout: 5000 }).toBeDefined();
+    expect(app.taps!.get(producers[1]!)).toBeUndefined();
+    expect(app.taps!.size).toBe(1);
+    for (const socket of sockets) socket.close();
+    await expect.poll(() => app.taps!.size, { timeout: 5000 }).toBe(0);
   });
 });
 

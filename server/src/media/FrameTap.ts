@@ -112,8 +112,12 @@ export class FrameTap {
       const tap = new FrameTap(ids, transport, consumer, relay, codec, options, metrics);
       consumer.on('producerclose', () => tap.close());
       consumer.on('transportclose', () => tap.close());
-      await tap.#startDecoder();
       await consumer.resume();
+      // No ffmpeg for a producer that sends nothing: the decoder starts with the stream's first packet
+      // (the packets before it listens are lost, and keyframes are asked for until its first frame).
+      relay.firstPacket
+        .then(() => tap.#startDecoder())
+        .catch((error: unknown) => log.error('decoder start failed', { streamId: tap.streamId, error }));
       tap.#keyFrameTimer = setInterval(() => tap.#requestKeyFrameIfNeeded(), FIRST_FRAME_RETRY_MS);
       return tap;
     } catch (error) {
@@ -142,6 +146,7 @@ export class FrameTap {
   }
 
   async #startDecoder(): Promise<void> {
+    if (this.#closed) return;
     const port = await freeUdpPort();
     if (this.#closed) return;
     const decoder = new FfmpegDecoder({

@@ -20,10 +20,15 @@ export interface FrameStream {
 export class FrameTaps {
   readonly #taps = new Map<string, FrameTap>();
   readonly #started = new Subject<FrameStream>();
+  /** Taps being set up: they count against the limit already. */
+  #creating = 0;
 
   constructor(
     rooms: Rooms,
-    private readonly options: FrameTapOptions,
+    private readonly options: FrameTapOptions & {
+      /** Streams tapped at once (each may run an ffmpeg); video beyond it is not analysed. */
+      maxTaps: number;
+    },
     private readonly metrics: Metrics,
   ) {
     rooms.on('roomCreated', (room) => {
@@ -66,7 +71,12 @@ export class FrameTaps {
   }
 
   #tap(router: types.Router, producer: types.Producer, ids: { roomId: string; peerId: string }): void {
-    FrameTap.create(router, producer, ids, this.options, this.metrics).then(
+    if (this.#taps.size + this.#creating >= this.options.maxTaps) {
+      log.warn('tap limit reached; stream not analysed', { producerId: producer.id, maxTaps: this.options.maxTaps });
+      return;
+    }
+    this.#creating += 1;
+    FrameTap.create(router, producer, ids, this.options, this.metrics).finally(() => (this.#creating -= 1)).then(
       (tap) => {
         this.#taps.set(tap.streamId, tap);
         this.metrics.taps.set(this.#taps.size);

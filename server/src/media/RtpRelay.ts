@@ -32,6 +32,9 @@ export class RtpRelay {
   #packets = 0;
   #generation = 0;
   #closed = false;
+  #onFirstPacket?: () => void;
+  /** Resolves when the stream's first packet comes in (never, for a producer that sends nothing). */
+  readonly firstPacket = new Promise<void>((resolve) => (this.#onFirstPacket = resolve));
 
   /** Only the tapped stream itself goes to the decoder: not RTX, padding or probation packets. */
   private constructor(private readonly stream: RelayedStream) {}
@@ -103,6 +106,7 @@ export class RtpRelay {
     const header = parseRtpHeader(packet);
     if (!header || header.payloadType !== this.stream.payloadType || header.ssrc !== this.stream.ssrc) return;
     this.#packets += 1;
+    if (this.#packets === 1) this.#onFirstPacket?.();
     if (!this.#arrivals.has(header.timestamp)) {
       this.#arrivals.set(header.timestamp, Date.now());
       if (this.#arrivals.size > REMEMBERED_FRAMES) {
