@@ -11,6 +11,7 @@ import { callAuthMiddleware } from './auth/callAccess.ts';
 import { signParticipantToken, signSubscriberToken, tokenKey, type Unsigned } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { AffectHub } from './events/AffectHub.ts';
+import { healthOf } from './health.ts';
 import { createHttpServer } from './http/httpServer.ts';
 import { requestOriginAllowed } from './http/origin.ts';
 import { createLogger, setLogLevel } from './log.ts';
@@ -69,7 +70,15 @@ export async function startApp(config: Config): Promise<App> {
     clientRoot: CLIENT_ROOT,
     registry: metrics.registry,
     allowedOrigins: config.allowedOrigins,
-    health: () => ({ status: pool.size > 0 ? 'ok' : 'degraded', ...countSfu(pool, rooms), taps: taps?.size ?? 0 }),
+    health: () => {
+      const counts = countSfu(pool, rooms);
+      const usage = {
+        rooms: { used: counts.rooms, limit: config.limits.maxRooms },
+        taps: { used: taps?.size ?? 0, limit: config.tap.maxTaps },
+        subscribers: { used: hub.subscriberCount, limit: config.events.maxSubscribers },
+      };
+      return { ...healthOf(counts.workers, usage), ...counts, taps: usage.taps.used, subscribers: usage.subscribers.used };
+    },
   });
   const io = new SocketIoServer(httpServer, {
     // The largest request signaling accepts, and its framing: a bigger message is cut off unread.

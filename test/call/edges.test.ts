@@ -73,7 +73,7 @@ describe('bounded by construction', () => {
     sender.close();
     receiver.close();
   });
-  it('taps at most MAX_TAPS streams', async () => {
+  it('taps at most MAX_TAPS streams, and says so in /healthz', async () => {
     await expect.poll(() => app.taps!.size, { timeout: 5000 }).toBe(0); // the taps of the tests before are gone
     const sockets = await Promise.all([connect(), connect()]);
     const producers: string[] = [];
@@ -85,8 +85,11 @@ describe('bounded by construction', () => {
     await expect.poll(() => app.taps!.get(producers[0]!), { timeout: 5000 }).toBeDefined();
     expect(app.taps!.get(producers[1]!)).toBeUndefined();
     expect(app.taps!.size).toBe(1);
+    const health = async () => (await (await fetch(`${app.url}/healthz`)).json()) as { status: string; pressure: string[] };
+    expect(await health()).toMatchObject({ status: 'degraded', pressure: ['taps'] });
     for (const socket of sockets) socket.close();
     await expect.poll(() => app.taps!.size, { timeout: 5000 }).toBe(0);
+    expect(await health()).toMatchObject({ status: 'ok', pressure: [] });
   });
 });
 

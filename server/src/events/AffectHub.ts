@@ -92,6 +92,10 @@ export class AffectHub {
     this.metrics.affectEvents.inc({ type: event.type });
   }
 
+  get subscriberCount(): number {
+    return this.#subscribers.sockets.size;
+  }
+
   /** Ends the connections made with the tokens handed to a participant, which has left. */
   revokeParticipant(peerId: string): void {
     for (const socket of this.#subscribers.sockets.values()) {
