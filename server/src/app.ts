@@ -70,6 +70,7 @@ export async function startApp(config: Config): Promise<App> {
     clientRoot: CLIENT_ROOT,
     registry: metrics.registry,
     allowedOrigins: config.allowedOrigins,
+    metricsToken: config.metricsToken,
     health: () => {
       const counts = countSfu(pool, rooms);
       const usage = {

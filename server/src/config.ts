@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Other origins whose pages may use this server (comma-separated); its own origin always may. */
   ALLOWED_ORIGINS: z.string().default(''),
+  /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
+  METRICS_TOKEN: z.string().min(16).optional(),
 
   // who may join
   /** token: a signed participant token per join; open: anyone who can reach the server joins any room. */
@@ -111,6 +113,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   /** Origins (scheme://host[:port]) besides the server's own whose pages may connect. */
   allowedOrigins: string[];
+  metricsToken: string | undefined;
   auth: {
     mode: Env['CALL_AUTH'];
     /** Undefined in open mode without TOKEN_SECRET: a random one is made at start, for this process only. */
@@ -202,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     allowedOrigins: parseOrigins(e.ALLOWED_ORIGINS),
+    metricsToken: e.METRICS_TOKEN,
     auth: { mode: e.CALL_AUTH, tokenSecret: e.TOKEN_SECRET },
     mediasoup: {
       numWorkers: e.MEDIASOUP_WORKERS,

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
@@ -11,6 +12,8 @@ export interface HttpServerOptions {
   health: () => Record<string, unknown>;
   /** Origins besides its own whose pages may use the server. */
   allowedOrigins: readonly string[];
+  /** A bearer token /metrics asks for; public when undefined. */
+  metricsToken: string | undefined;
 }
 
 /**
@@ -42,6 +45,10 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
       return;
     }
     if (url.pathname === '/metrics') {
+      if (options.metricsToken !== undefined && !bearerMatches(req.headers.authorization, options.metricsToken)) {
+        res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+        return;
+      }
       options.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
         (error: unknown) => res.writeHead(500).end(String(error)),
@@ -64,4 +71,10 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
       createReadStream(file.path).on('error', () => res.destroy()).pipe(res);
     });
   });
+}
+
+/** Compares digests, so that neither the token's length nor its bytes show in the time taken. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${token}`));
 }

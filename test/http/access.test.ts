@@ -6,6 +6,7 @@ import { originAllowed } from '../../server/src/http/origin.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 const FRIEND = 'https://dashboards.example';
+const METRICS = 'metrics-token-0123456789';
 
 describe('originAllowed', () => {
   it('admits no Origin, the server\'s own and listed ones; nothing else', () => {
@@ -26,10 +27,10 @@ describe('originAllowed', () => {
   });
 });
 
-describe('the server behind its Origin allow-list', () => {
+describe('the server behind its Origin allow-list and metrics token', () => {
   let app: App;
   beforeAll(async () => {
-    app = await startTestServer({ TAP_ENABLED: 'false', ANALYSIS_ENABLED: 'false', ALLOWED_ORIGINS: FRIEND });
+    app = await startTestServer({ TAP_ENABLED: 'false', ANALYSIS_ENABLED: 'false', ALLOWED_ORIGINS: FRIEND, METRICS_TOKEN: METRICS });
   });
   afterAll(() => app?.close());
 
@@ -53,5 +54,13 @@ describe('the server behind its Origin allow-list', () => {
     expect(await connectFrom('https://evil.example')).toMatch(/^refused/);
     expect(await connectFrom(FRIEND)).toBe('connected');
     expect(await connectFrom(app.url)).toBe('connected');
+  });
+
+  it('serves /metrics only with its bearer token', async () => {
+    const statusWith = async (authorization?: string) =>
+      (await fetch(`${app.url}/metrics`, authorization === undefined ? {} : { headers: { authorization } })).status;
+    expect(await statusWith()).toBe(401);
+    expect(await statusWith(`Bearer ${METRICS}x`)).toBe(401);
+    expect(await statusWith(`Bearer ${METRICS}`)).toBe(200);
   });
 });
