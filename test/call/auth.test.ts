@@ -3,10 +3,12 @@ import type { BrowserContext } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
+import { AFFECT_EVENT } from '../../protocol/affect-subscriber.ts';
 import type { Ack } from '../../protocol/signaling.ts';
 import type { Grants } from '../../protocol/tokens.ts';
 import type { App } from '../../server/src/app.ts';
 import { tokenKey } from '../../server/src/auth/tokens.ts';
+import { syntheticAffectEvent } from '../helpers/affectEvent.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { startTestServer } from '../helpers/server.ts';
 
@@ -144,6 +146,65 @@ describe('join authorisation (CALL_AUTH=token)', () => {
     await expect(AffectSubscriber.connect({ url: app.url, token: affectToken, subscriptions: [{ roomId: 'room-s' }] })).rejects.toThrow(
       'unauthorized: the participant this token was issued to has left',
     );
+    subscriber.close();
+    participant.close();
+  });
+});
+
+describe('connection-state recovery', () => {
+  /** Options for a client that comes back 500 ms after a drop, within the server's recovery window. */
+  const comesBack = { reconnectionDelay: 500, reconnectionDelayMax: 500, randomizationFactor: 0 };
+
+  it('replays nothing to a participant back after a drop: its peer left when it dropped', async () => {
+    const socket = io(app.url, { transports: ['websocket'], auth: { token: await token('room-r') }, ...comesBack });
+    sockets.push(socket);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    expect((await ask(socket, 'join', { roomId: 'room-r' })).ok).toBe(true);
+    const received: Array<{ seq: number }> = [];
+    socket.on(AFFECT_EVENT, (event: { seq: number }) => received.push(event));
+    // An event before the drop: what a returning client asks to be replayed from.
+    app.hub.publish(syntheticAffectEvent('room-r', 1));
+    await expect.poll(() => received.length).toBe(1);
+    socket.io.engine.close(); // a network blip
+    await expect.poll(() => app.rooms.get('room-r'), { timeout: 5000 }).toBeUndefined();
+    app.hub.publish(syntheticAffectEvent('room-r', 2));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    expect(socket.recovered).toBe(false);
+    // An answer comes after anything sent before it on the connection.
+    expect(await codeOf(socket, 'leave')).toBe('NOT_JOINED');
+    expect(received.map((event) => event.seq)).toEqual([1]);
+    socket.close();
+  });
+
+  it('replays nothing to a dashboard back after its participant left', async () => {
+    const participant = await joinWith('room-d');
+    const handed = await ask(participant, 'affectToken');
+    if (!handed.ok) throw new Error(handed.error.message);
+    const subscriber = await AffectSubscriber.connect({
+      url: app.url,
+      token: String(handed.data.token),
+      subscriptions: [{ roomId: 'room-d' }],
+      // Its own connection, as a dashboard page has (not multiplexed with the participant's).
+      socketOptions: { ...comesBack, forceNew: true },
+    });
+    // What reaches the client at all, before socket.io decides whether to show it.
+    const packets: string[] = [];
+    subscriber.socket.io.on('open', () => subscriber.socket.io.engine.on('packet', ({ data }) => packets.push(String(data))));
+    let refused = '';
+    subscriber.socket.on('connect_error', (error) => (refused = error.message));
+    let received = 0;
+    subscriber.onEvent(() => (received += 1));
+    app.hub.publish(syntheticAffectEvent('room-d', 1));
+    await expect.poll(() => received).toBe(1);
+    const connected = app.hub.subscriberCount;
+    subscriber.socket.io.engine.close();
+    // The server has seen it drop (a session to recover) before the participant leaves.
+    await expect.poll(() => app.hub.subscriberCount).toBe(connected - 1);
+    expect(await codeOf(participant, 'leave')).toBe('OK');
+    app.hub.publish(syntheticAffectEvent('room-d', 2));
+    await expect.poll(() => refused, { timeout: 5000 }).toBe('unauthorized: the participant this token was issued to has left');
+    expect(packets.some((packet) => packet.startsWith('4'))).toBe(true); // it did see the server's refusal
+    expect(packets.filter((packet) => packet.includes(`["${AFFECT_EVENT}"`))).toEqual([]);
     subscriber.close();
     participant.close();
   });

@@ -1,8 +1,8 @@
 import type { Socket as NetSocket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
-import type { AffectEvent } from '../../protocol/affect-event.ts';
 import type { App } from '../../server/src/app.ts';
+import { syntheticAffectEvent } from '../helpers/affectEvent.ts';
 import { metricValue, startTestServer } from '../helpers/server.ts';
 
 let app: App;
@@ -12,28 +12,9 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-function event(seq: number): AffectEvent {
-  return {
-    type: 'affect',
-    v: 1,
-    seq,
-    roomId: 'slow',
-    peerId: 'p',
-    producerId: 's',
-    faceId: 1,
-    captureTime: seq,
-    emitTime: seq,
-    frame: { width: 640, height: 480 },
-    box: { x: 0.1, y: 0.1, w: 0.2, h: 0.2 },
-    detScore: 0.9,
-    valence: 0,
-    arousal: 0,
-    expression: { label: 'neutral', probs: { neutral: 1 } },
-    // Padding so that the client's kernel buffers fill in a few thousand events.
-    aus: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`AU${i}`, { p: 0.5, active: false }])),
-    model: { name: 'synthetic', version: '1' },
-  };
-}
+// Padding so that the client's kernel buffers fill in a few thousand events.
+const aus = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`AU${i}`, { p: 0.5, active: false }]));
+const event = (seq: number) => syntheticAffectEvent('slow', seq, { aus });
 
 it('drops a subscriber that stops reading, while another keeps receiving everything', async () => {
   const token = await app.subscriberToken({ room: 'slow' });
