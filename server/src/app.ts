@@ -71,6 +71,7 @@ export async function startApp(config: Config): Promise<App> {
     registry: metrics.registry,
     allowedOrigins: config.allowedOrigins,
     metricsToken: config.metricsToken,
+    idleTimeoutMs: config.httpIdleTimeoutMs,
     health: () => {
       const counts = countSfu(pool, rooms);
       const usage = {

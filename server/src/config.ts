@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Other origins whose pages may use this server (comma-separated); its own origin always may. */
   ALLOWED_ORIGINS: z.string().default(''),
+  /** An HTTP connection silent this long is closed (socket.io's pings keep its own connections busier). */
+  HTTP_IDLE_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
   METRICS_TOKEN: z.string().min(16).optional(),
 
@@ -114,6 +116,7 @@ export interface Config {
   /** Origins (scheme://host[:port]) besides the server's own whose pages may connect. */
   allowedOrigins: string[];
   metricsToken: string | undefined;
+  httpIdleTimeoutMs: number;
   auth: {
     mode: Env['CALL_AUTH'];
     /** Undefined in open mode without TOKEN_SECRET: a random one is made at start, for this process only. */
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     allowedOrigins: parseOrigins(e.ALLOWED_ORIGINS),
     metricsToken: e.METRICS_TOKEN,
+    httpIdleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
     auth: { mode: e.CALL_AUTH, tokenSecret: e.TOKEN_SECRET },
     mediasoup: {
       numWorkers: e.MEDIASOUP_WORKERS,

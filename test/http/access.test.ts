@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../server/src/app.ts';
@@ -7,6 +9,7 @@ import { startTestServer } from '../helpers/server.ts';
 
 const FRIEND = 'https://dashboards.example';
 const METRICS = 'metrics-token-0123456789';
+const IDLE_MS = 300;
 
 describe('originAllowed', () => {
   it('admits no Origin, the server\'s own and listed ones; nothing else', () => {
@@ -30,7 +33,13 @@ describe('originAllowed', () => {
 describe('the server behind its Origin allow-list and metrics token', () => {
   let app: App;
   beforeAll(async () => {
-    app = await startTestServer({ TAP_ENABLED: 'false', ANALYSIS_ENABLED: 'false', ALLOWED_ORIGINS: FRIEND, METRICS_TOKEN: METRICS });
+    app = await startTestServer({
+      TAP_ENABLED: 'false',
+      ANALYSIS_ENABLED: 'false',
+      ALLOWED_ORIGINS: FRIEND,
+      METRICS_TOKEN: METRICS,
+      HTTP_IDLE_TIMEOUT_MS: String(IDLE_MS),
+    });
   });
   afterAll(() => app?.close());
 
@@ -54,6 +63,24 @@ describe('the server behind its Origin allow-list and metrics token', () => {
     expect(await connectFrom('https://evil.example')).toMatch(/^refused/);
     expect(await connectFrom(FRIEND)).toBe('connected');
     expect(await connectFrom(app.url)).toBe('connected');
+  });
+
+  it('closes a connection that sends nothing, and keeps a socket.io connection', async () => {
+    const { port } = new URL(app.url);
+    const idle = net.connect(Number(port), '127.0.0.1');
+    const opened = Date.now();
+    await once(idle, 'close');
+    const lasted = Date.now() - opened;
+    expect(lasted).toBeGreaterThanOrEqual(IDLE_MS - 50);
+    expect(lasted).toBeLessThan(IDLE_MS + 2000);
+    const socket = io(app.url, { transports: ['websocket'], reconnection: false });
+    try {
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 3 * IDLE_MS)); // longer than the idle timeout, on purpose
+      expect(socket.connected).toBe(true);
+    } finally {
+      socket.close();
+    }
   });
 
   it('serves /metrics only with its bearer token', async () => {

@@ -14,6 +14,8 @@ export interface HttpServerOptions {
   allowedOrigins: readonly string[];
   /** A bearer token /metrics asks for; public when undefined. */
   metricsToken: string | undefined;
+  /** A connection that sends nothing for this long is closed. */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -29,7 +31,7 @@ const SECURITY_HEADERS = {
 
 /** Serves the client, `GET /healthz` (JSON) and `GET /metrics` (Prometheus text). socket.io attaches to it. */
 export function createHttpServer(options: HttpServerOptions): http.Server {
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!requestOriginAllowed(req, options.allowedOrigins)) {
@@ -71,6 +73,8 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
       createReadStream(file.path).on('error', () => res.destroy()).pipe(res);
     });
   });
+  server.timeout = options.idleTimeoutMs;
+  return server;
 }
 
 /** Compares digests, so that neither the token's length nor its bytes show in the time taken. */
