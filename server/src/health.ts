@@ -6,7 +6,7 @@ export interface Health {
 }
 
 /** A capacity this full is reported before it refuses anyone. */
-export const PRESSURE = 0.9;
+const PRESSURE = 0.9;
 
 export function healthOf(workers: number, usage: Record<string, { used: number; limit: number }>): Health {
   const pressure = Object.entries(usage)

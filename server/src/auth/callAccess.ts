@@ -16,14 +16,14 @@ export interface CallAccess {
   grants: Grants;
 }
 
-export const OPEN_ACCESS: CallAccess = {
+const OPEN_ACCESS: CallAccess = {
   room: undefined,
   identity: undefined,
   name: undefined,
   grants: { join: true, publish: true, subscribeAffect: true, analysed: true },
 };
 
-export function accessOf(claims: ParticipantClaims): CallAccess {
+function accessOf(claims: ParticipantClaims): CallAccess {
   return { room: claims.room, identity: claims.sub, name: claims.name ?? claims.sub, grants: claims.grants };
 }
 

@@ -18,7 +18,7 @@ const ALGORITHM = 'HS256';
 export const CLOCK_TOLERANCE_S = 5;
 const MAX_TOKEN_LENGTH = 4096;
 
-export class TokenError extends Error {
+class TokenError extends Error {
   override name = 'TokenError';
 }
 
