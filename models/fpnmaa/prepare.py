@@ -191,7 +191,8 @@ def main():
     if len(bs) != len(meta):
         raise SystemExit(f"blendshapes.f32 has {len(bs)} rows for {len(meta)} faces: run fpnmaa.blendshapes first")
     au_s = AB.au_scores(bs[:, :52])
-    au_tau = AB.fit_thresholds(au_s[train_rows], any_label[train_rows])
+    domain = np.array([m["source"] == "ferplus" for m in meta])
+    au_tau = AB.fit_thresholds(au_s[train_rows], any_label[train_rows], domain[train_rows])
     bs_act = AB.au_active(au_s, au_tau)
     print("AU v3 thresholds", dict(zip(T.AU_LABELS, np.round(au_tau, 3).tolist())))
     au_report = {}

@@ -103,17 +103,20 @@ def check_au_table():
     for coef, want in cases:
         got = aus(**coef)
         assert got == want, (coef, got, want)
-    # the threshold rule: neutral faces spread over 0..0.5, faces of the AU's classes at 0.8 -> a threshold between
-    labels = np.array([0] * 101 + [PAPER_INDEX["Happiness"]] * 20)
-    scores = np.zeros((121, 12), np.float32)
+    # the threshold rule: neutral faces of one source spread over 0..0.5 in steps of 0.005, of another over 0..1 in steps
+    # of 0.01; with a cap of 0.1 the threshold lies just above the second source's 91st value (0.9), the stricter one
+    labels = np.array([0] * 202 + [PAPER_INDEX["Happiness"]] * 20)
+    domains = np.array([0] * 101 + [1] * 101 + [0] * 20)
+    scores = np.zeros((222, 12), np.float32)
     scores[:101] = np.linspace(0, 0.5, 101)[:, None]
-    scores[101:] = 0.8
-    tau = AB.fit_thresholds(scores, labels)
-    k = AB.AU_LABELS.index("AU12")
-    assert 0.5 < tau[k] <= 0.8 and (scores[101:, k] >= tau[k]).all() and not (scores[:101, k] >= tau[k]).any(), tau[k]
-    # the cap: an AU no class shows stays off on at least 1 - NEUTRAL_CAP of neutral faces
-    assert all((scores[:101, i] >= tau[i]).mean() <= AB.NEUTRAL_CAP + 1e-9 for i in range(12)), tau
-    print(f"AU table: {len(cases)} single-rule cases, threshold rule: ok")
+    scores[101:202] = np.linspace(0, 1, 101)[:, None]
+    scores[202:] = 0.95
+    tau = AB.fit_thresholds(scores, labels, domains, neutral_cap=0.1)
+    assert np.allclose(tau, 0.9, atol=1e-6) and (tau > scores[191, 0]).all(), tau
+    for d in (0, 1):
+        assert ((scores[(labels == 0) & (domains == d)] >= tau).mean(0) <= 0.1).all()
+    assert (scores[202:] >= tau).all()
+    print(f"AU table: {len(cases)} single-rule cases, threshold rule (per-source neutral cap): ok")
 
 
 def check_votes():
