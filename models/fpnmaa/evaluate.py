@@ -39,8 +39,9 @@ def expr_report(y, pred):
 VALENCE_SIGN = {"Happiness": 1, "Anger": -1, "Disgust": -1, "Fear": -1, "Sadness": -1}
 
 
-def affect_report(y, expr_probs, au_active, valence):
-    """Expression, AU-vs-prototype and valence-sign numbers of one predictor on labelled faces (y: paper class)."""
+def affect_report(y, expr_probs, au_active, valence, arousal):
+    """Expression, AU-vs-prototype, valence-sign and arousal-by-class numbers of one predictor on labelled faces
+    (y: paper class)."""
     agree, false_alarm = prototype_agreement(au_active, y)
     sign = {c: round(float((np.sign(valence[y == PAPER.index(c)]) == s).mean()), 4)
             for c, s in VALENCE_SIGN.items() if (y == PAPER.index(c)).any()}
@@ -51,6 +52,8 @@ def affect_report(y, expr_probs, au_active, valence):
         "au_neutral_active_rate": {a: round(r, 4) for a, r in false_alarm.items()},
         "valence_sign": sign,
         "valence_sign_all": round(sum(sign[c] * int((y == PAPER.index(c)).sum()) for c in sign) / max(n_sign, 1), 4),
+        "mean_valence": {c: round(float(valence[y == i].mean()), 3) for i, c in enumerate(PAPER) if (y == i).any()},
+        "mean_arousal": {c: round(float(arousal[y == i].mean()), 3) for i, c in enumerate(PAPER) if (y == i).any()},
     }
 
 
@@ -69,7 +72,8 @@ def main():
     sets = {k: rows for k, rows in {"in_the_wild_val": val[m], "ferplus_valid": fer}.items() if len(rows) > 0}
     truth = {"in_the_wild_val": y[m], "ferplus_valid": lab["fer_major"][fer]}
     out = {"val_faces": int(len(val)), "val_labelled": int(m.sum()), "ferplus_valid_majority": int(len(fer)), "teachers": {}}
-    out["teachers_v3"] = {k: affect_report(truth[k], lab["expr_teacher"][rows], lab["au_act"][rows], lab["va"][rows, 0])
+    out["teachers_v3"] = {k: affect_report(truth[k], lab["expr_teacher"][rows], lab["au_act"][rows], lab["va"][rows, 0],
+                                             lab["va"][rows, 1])
                          for k, rows in sets.items()}
     emo, fapi = lab["emo"][val], lab["faceapi"][val]
     out["teachers"]["human_emotion"] = expr_report(y[m], emo[m].argmax(1))
@@ -111,7 +115,8 @@ def main():
         s["va_teacher_sd"] = [round(float(lab["va"][val, 0].std()), 3), round(float(lab["va"][val, 1].std()), 3)]
         for k, rows in sets.items():
             sva, sex, sau = run(rows)
-            s[k] = affect_report(truth[k], sex, (1 / (1 + np.exp(-sau)) >= thr).astype(np.float32), sva[:, 0])
+            s[k] = affect_report(truth[k], sex, (1 / (1 + np.exp(-sau)) >= thr).astype(np.float32), sva[:, 0],
+                                  sva[:, 1])
         out["student"] = s
     json.dump(out, open(args.out, "w"), indent=1)
     print(json.dumps(out, indent=1))
