@@ -14,5 +14,8 @@ if [ -n "${PIP_EXTRA_INDEX_URL:-}" ]; then
   for u in $PIP_EXTRA_INDEX_URL; do args+=(--extra-index-url "$u"); done
 fi
 if [ -z "${PIP_INDEX_URL:-}" ]; then args+=(--extra-index-url https://download.pytorch.org/whl/cpu); fi
+# Offline (no DNS for PyPI), pip's retries of the unreachable indexes only add minutes of back-off before it uses the
+# locally configured ones.
+if ! getent hosts pypi.org >/dev/null 2>&1; then args+=(--retries 0); fi
 "$here/.venv/bin/python" -m pip install "${args[@]}" -r "$here/requirements.txt"
 "$here/.venv/bin/python" -c "import torch, onnx, onnxruntime, numpy; print('torch', torch.__version__, 'onnx', onnx.__version__, 'ort', onnxruntime.__version__)"
