@@ -113,8 +113,10 @@ def main():
         s["ccc_valence_vs_teacher"] = round(M.ccc(va[:, 0], lab["va"][val, 0]), 4)
         s["ccc_arousal_vs_teacher"] = round(M.ccc(va[:, 1], lab["va"][val, 1]), 4)
         s["va_teacher_sd"] = [round(float(lab["va"][val, 0].std()), 3), round(float(lab["va"][val, 1].std()), 3)]
+        # the in-the-wild rows were just run; only FER+ valid needs another pass
+        outputs = {"in_the_wild_val": (va[m], ex[m], au[m])}
         for k, rows in sets.items():
-            sva, sex, sau = run(rows)
+            sva, sex, sau = outputs[k] if k in outputs else run(rows)
             s[k] = affect_report(truth[k], sex, (1 / (1 + np.exp(-sau)) >= thr).astype(np.float32), sva[:, 0],
                                   sva[:, 1])
         out["student"] = s

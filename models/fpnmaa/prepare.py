@@ -174,7 +174,9 @@ def main():
     # AU reference: neutral-labelled training faces only
     neu = np.where((labels == 0) & ~is_val & mesh_ok)[0]
     ref = T.fit_reference(mesh[neu])
-    feats = T.view_features(views, ref)
+    # the mesh teacher reads only faces with a confident mesh (FER+ faces carry none): the rest stay at zero features
+    feats = np.zeros((len(meta), len(T.FEATURES)))
+    feats[mesh_ok] = T.view_features([v[mesh_ok] for v in views], ref)
     med, mad = T.fit_neutral_stats(feats[neu])
     z = T.au_z(feats, med, mad)
     u = T.au_intensity(z)
