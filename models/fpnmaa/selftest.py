@@ -38,6 +38,8 @@ def check_metrics():
         assert np.allclose(M.per_class_recall(k["true"], k["pred"], k["n"]), k["expected"])
     for k in c["ccc"]:
         assert abs(M.ccc(k["x"], k["y"]) - k["expected"]) < 1e-12
+    for k in c["expr_score"]:
+        assert abs(M.expr_score(k["true"], k["pred"], k["n"]) - k["expected"]) < 1e-12
     print("metrics: ok")
 
 
