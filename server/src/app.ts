@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +13,14 @@ import { signParticipantToken, signSubscriberToken, tokenKey, type Unsigned } fr
 import type { Config } from './config.ts';
 import { AffectHub } from './events/AffectHub.ts';
 import { healthOf } from './health.ts';
+import { clientAddress } from './http/clientAddress.ts';
 import { createHttpServer } from './http/httpServer.ts';
 import { requestOriginAllowed } from './http/origin.ts';
 import { createLogger, setLogLevel } from './log.ts';
 import { FrameTaps } from './media/FrameTaps.ts';
 import { createMetrics, type Metrics, type SfuCounts } from './metrics.ts';
+import { AddressQuota } from './signaling/AddressQuota.ts';
+import { limitConnectionsPerAddress } from './signaling/connectionQuota.ts';
 import { attachSignaling } from './signaling/SignalingServer.ts';
 import { textOnlyParser } from './signaling/textOnlyParser.ts';
 import { Rooms } from './sfu/Rooms.ts';
@@ -86,12 +90,23 @@ export async function startApp(config: Config): Promise<App> {
     // The largest request signaling accepts, and its framing: a bigger message is cut off unread.
     maxHttpBufferSize: MAX_REQUEST_BYTES + 1024,
     parser: textOnlyParser,
-    // A page of another site is refused before its socket exists (HTTP answers it 403 likewise).
-    allowRequest: (req, callback) => callback(null, requestOriginAllowed(req, config.allowedOrigins)),
+    // A page of another site, or an address holding its limit of connections, is refused before a socket
+    // exists (HTTP answers another site's page 403 likewise).
+    allowRequest: (req, callback) => {
+      if (!requestOriginAllowed(req, config.allowedOrigins)) {
+        metrics.connectionsRefused.inc({ reason: 'origin' });
+        return callback('origin not allowed', false);
+      }
+      callback('too many connections from this address', connections.admits(req));
+    },
     serveClient: false,
     // A subscriber that drops off briefly gets what it missed on reconnection, while its token holds (AffectHub).
     connectionStateRecovery: { maxDisconnectionDuration: config.events.recoveryWindowMs, skipMiddlewares: false },
   });
+  const addressOf = (req: IncomingMessage) => clientAddress(req, config.trustProxy);
+  const connections = limitConnectionsPerAddress(io, new AddressQuota(config.limits.maxConnectionsPerAddress), addressOf, () =>
+    metrics.connectionsRefused.inc({ reason: 'address' }),
+  );
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
   if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
   if (config.auth.mode === 'open') {
@@ -125,6 +140,8 @@ export async function startApp(config: Config): Promise<App> {
     maxDisplayNameLength: config.limits.maxDisplayNameLength,
     requestsPerSecond: REQUESTS_PER_SECOND,
     requestBurst: REQUEST_BURST,
+    roomsPerAddress: new AddressQuota(config.limits.maxRoomsPerAddress),
+    addressOf: (socket) => addressOf(socket.request),
     subscriberToken: async (roomId, peerId) => ({
       token: await subscriberToken({ room: roomId, participant: peerId }),
       ttlSeconds: PARTICIPANT_TOKEN_TTL_S,

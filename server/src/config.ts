@@ -44,6 +44,12 @@ const EnvSchema = z.object({
   MAX_PEERS_PER_ROOM: int(1, 1000).default(16),
   MAX_PRODUCERS_PER_PEER: int(1, 16).default(4),
   MAX_DISPLAY_NAME_LENGTH: int(1, 200).default(64),
+  /** socket.io connections one client address may hold (both namespaces; a browser tab holds 1-2). */
+  MAX_CONNECTIONS_PER_IP: int(1, 100000).default(64),
+  /** Distinct rooms one client address may have peers in: it cannot fill MAX_ROOMS alone. */
+  MAX_ROOMS_PER_IP: int(1, 100000).default(8),
+  /** Behind a reverse proxy: the client address is the last X-Forwarded-For entry, not the proxy's. */
+  TRUST_PROXY: z.stringbool().default(false),
 
   // frame tap
   TAP_ENABLED: z.stringbool().default(true),
@@ -117,6 +123,8 @@ export interface Config {
   allowedOrigins: string[];
   metricsToken: string | undefined;
   httpIdleTimeoutMs: number;
+  /** Per-address limits read the client address from X-Forwarded-For (set by the proxy in front). */
+  trustProxy: boolean;
   auth: {
     mode: Env['CALL_AUTH'];
     /** Undefined in open mode without TOKEN_SECRET: a random one is made at start, for this process only. */
@@ -134,6 +142,8 @@ export interface Config {
     maxPeersPerRoom: number;
     maxProducersPerPeer: number;
     maxDisplayNameLength: number;
+    maxConnectionsPerAddress: number;
+    maxRoomsPerAddress: number;
   };
   tap: {
     enabled: boolean;
@@ -210,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: parseOrigins(e.ALLOWED_ORIGINS),
     metricsToken: e.METRICS_TOKEN,
     httpIdleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
+    trustProxy: e.TRUST_PROXY,
     auth: { mode: e.CALL_AUTH, tokenSecret: e.TOKEN_SECRET },
     mediasoup: {
       numWorkers: e.MEDIASOUP_WORKERS,
@@ -225,6 +236,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPeersPerRoom: e.MAX_PEERS_PER_ROOM,
       maxProducersPerPeer: e.MAX_PRODUCERS_PER_PEER,
       maxDisplayNameLength: e.MAX_DISPLAY_NAME_LENGTH,
+      maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_IP,
+      maxRoomsPerAddress: e.MAX_ROOMS_PER_IP,
     },
     tap: {
       enabled: e.TAP_ENABLED,

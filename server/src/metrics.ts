@@ -44,6 +44,12 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
       labelNames: ['code'],
       registers,
     }),
+    connectionsRefused: new Counter({
+      name: 'connections_refused_total',
+      help: 'socket.io connections refused: origin (a page of another site) or address (its client address holds MAX_CONNECTIONS_PER_IP)',
+      labelNames: ['reason'],
+      registers,
+    }),
     taps: new Gauge({ name: 'tap_streams', help: 'video producers being tapped', registers }),
     decoders: new Gauge({ name: 'tap_decoders_running', help: 'ffmpeg decoder processes running', registers }),
     framesDecoded: new Counter({
@@ -97,7 +103,7 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
     stageLatency: new Histogram({
       name: 'analysis_stage_seconds',
       help:
-        'per-stage latency: decode (capture->decoded), queue (decoded->detect), detect, infer (faces detected->affect inferred: batch wait + model), emit (capture->emit)',
+        'per-stage latency: queue (decoded->detect), detect, infer (faces detected->affect inferred: batch wait + model), emit (RTP arrival->emit); RTP arrival->decoded is tap_latency_seconds',
       labelNames: ['stage'],
       buckets: [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2],
       registers,

@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { limitExceeded } from '../errors.ts';
+import { createLogger } from '../log.ts';
 import { mediaCodecs } from './codecs.ts';
 import type { Peer } from './Peer.ts';
 import type { PeerSpec } from './PeerTypes.ts';
 import { Room } from './Room.ts';
 import type { RoomOptions } from './RoomTypes.ts';
 import type { WorkerPool } from './WorkerPool.ts';
+
+const log = createLogger('sfu');
 
 export interface RoomsEvents {
   roomCreated: [room: Room];
@@ -14,18 +17,23 @@ export interface RoomsEvents {
 /**
  * The open rooms, created on first join on the least-loaded worker and forgotten when they close. A room
  * only comes into being with a peer joining it, and closes when its last peer leaves: none stays empty.
+ * A reaper checks that promise every `reapIntervalMs` and closes (loudly) any room found empty: a bug
+ * there must not hold a slot of MAX_ROOMS until restart.
  */
 export class Rooms extends EventEmitter<RoomsEvents> {
   readonly #rooms = new Map<string, Room>();
   /** Rooms being created: two peers joining a new room at once must land in the same one. */
   readonly #pending = new Map<string, Promise<Room>>();
+  readonly #reaper: NodeJS.Timeout;
 
   constructor(
     private readonly pool: WorkerPool,
     private readonly maxRooms: number,
     private readonly roomOptions: RoomOptions,
+    reapIntervalMs = 10_000,
   ) {
     super();
+    this.#reaper = setInterval(() => this.#reapEmpty(), reapIntervalMs).unref();
   }
 
   get size(): number {
@@ -77,7 +85,16 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     return creation;
   }
 
+  #reapEmpty(): void {
+    for (const room of [...this.#rooms.values()]) {
+      if (room.peers.size > 0) continue;
+      log.error('room found without peers; closing it', { roomId: room.id });
+      room.close('empty');
+    }
+  }
+
   closeAll(): void {
+    clearInterval(this.#reaper);
     for (const room of [...this.#rooms.values()]) room.close('server-shutdown');
   }
 }

@@ -11,13 +11,14 @@ import {
 } from '../../../protocol/signaling.ts';
 import { accessOfSocket, admit, requireGrant, type CallAccess } from '../auth/callAccess.ts';
 import { guardRecovery } from '../auth/recovery.ts';
-import { RequestError, invalidRequest } from '../errors.ts';
+import { RequestError, invalidRequest, limitExceeded } from '../errors.ts';
 import { callChannel } from '../events/channels.ts';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Peer } from '../sfu/Peer.ts';
 import type { Room } from '../sfu/Room.ts';
 import type { Rooms } from '../sfu/Rooms.ts';
+import type { AddressQuota } from './AddressQuota.ts';
 import { serveRequests } from './serveRequests.ts';
 
 const log = createLogger('signaling');
@@ -29,11 +30,15 @@ export interface SignalingOptions {
   requestBurst: number;
   /** Mints a token for the affect stream of a peer's room, valid while that peer stays in it. */
   subscriberToken: (roomId: string, peerId: string) => Promise<{ token: string; ttlSeconds: number }>;
+  /** The distinct rooms each client address has peers in. */
+  roomsPerAddress: AddressQuota;
+  addressOf: (socket: Socket) => string;
 }
 
 interface Session {
   socket: Socket;
   access: CallAccess;
+  address: string;
   /** A join is under way: a second one waits for nothing and is refused. */
   joining: boolean;
   room?: Room;
@@ -57,14 +62,23 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
       if (session.peer) throw new RequestError('ALREADY_JOINED', `already in room ${session.room?.id}`);
       if (session.joining) throw new RequestError('ALREADY_JOINED', 'a join is already under way');
       const spec = admit(session.access, roomId, displayName, options.maxDisplayNameLength);
+      const { roomsPerAddress } = options;
+      if (!roomsPerAddress.take(session.address, roomId)) {
+        throw limitExceeded(`this address has peers in ${roomsPerAddress.limit} rooms already`);
+      }
       session.joining = true;
       let joinedRoom: { room: Room; peer: Peer };
       try {
         joinedRoom = await rooms.join(roomId, spec);
+      } catch (error) {
+        roomsPerAddress.give(session.address, roomId);
+        throw error;
       } finally {
         session.joining = false;
       }
       const { room, peer } = joinedRoom;
+      // However the peer ends (leave, disconnect, room closed), its room no longer counts against the address.
+      peer.once('closed', () => roomsPerAddress.give(session.address, roomId));
       const others = [...room.peers.values()].filter((other) => other !== peer).map(peerInfo);
       session.room = room;
       session.peer = peer;
@@ -155,7 +169,7 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
   // replayed nothing that happened in the room after it left.
   guardRecovery(io.of('/'), () => false);
   io.on('connection', (socket) => {
-    const session: Session = { socket, access: accessOfSocket(socket), joining: false };
+    const session: Session = { socket, access: accessOfSocket(socket), address: options.addressOf(socket), joining: false };
     serveRequests(socket, requestSchemas, handlersFor(session), {
       requestsPerSecond: options.requestsPerSecond,
       requestBurst: options.requestBurst,
