@@ -17,8 +17,6 @@ let app: App;
 let browser: BrowserContext;
 let peerId: string;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function collect(subscriber: AffectSubscriber): AffectStreamEvent[] {
   const events: AffectStreamEvent[] = [];
   subscriber.onEvent((event) => events.push(event));
@@ -54,20 +52,21 @@ describe('the affect event stream', () => {
     });
     const raw: unknown[] = [];
     subscriber.socket.on(AFFECT_EVENT, (event: unknown) => raw.push(event));
-    await sleep(2000); // let the tracker confirm the face
+    // 60 events from the tracker's first confirmed face on: 4 s at 15 a second, 7.5 s at the least rate that passes.
+    await expect.poll(() => raw.length, { timeout: 10_000 }).toBeGreaterThan(0);
     raw.length = 0;
-    const seconds = 5;
-    await sleep(seconds * 1000);
+    await expect.poll(() => raw.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(60);
     subscriber.close();
 
     const events = raw.map((e) => AffectStreamEventSchema.parse(e));
     const affect = events.filter((e): e is AffectEvent => e.type === 'affect');
     expect(affect.every((e) => e.peerId === peerId && e.roomId === ROOM)).toBe(true);
-    const rate = affect.length / seconds;
+    // Over the span of the server's own emit times: what the subscriber got, not when this test looked.
+    const rate = ((affect.length - 1) * 1000) / (affect.at(-1)!.emitTime - affect[0]!.emitTime);
     const ids = new Map<number, number>();
     for (const e of affect) ids.set(e.faceId, (ids.get(e.faceId) ?? 0) + 1);
     const dominant = Math.max(...ids.values());
-    const latency = affect.map((e) => e.emitTime - e.captureTime);
+    const latency = affect.map((e) => e.emitTime - e.arrivalTime);
     console.log(
       `affect events: ${rate.toFixed(1)}/s, face ids ${JSON.stringify([...ids])}, ` +
         `capture->emit p50 ${quantile(latency, 0.5)} ms, p95 ${quantile(latency, 0.95)} ms`,
@@ -93,10 +92,17 @@ describe('the affect event stream', () => {
     await expect(
       AffectSubscriber.connect({ url: app.url, token: otherRoom, subscriptions: [{ roomId: ROOM }] }),
     ).rejects.toThrow(/FORBIDDEN/);
-    // ... and its own room is quiet.
+    // ... and its own room is quiet, while this room's subscriber gets 15 events (about a second of them).
     const subscriber = await AffectSubscriber.connect({ url: app.url, token: otherRoom, subscriptions: [{ roomId: 'other' }] });
     const events = collect(subscriber);
-    await sleep(1500);
+    const control = await AffectSubscriber.connect({
+      url: app.url,
+      token: await app.subscriberToken({ room: ROOM }, 60),
+      subscriptions: [{ roomId: ROOM }],
+    });
+    const controlEvents = collect(control);
+    await expect.poll(() => controlEvents.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(15);
+    control.close();
     subscriber.close();
     expect(events).toHaveLength(0);
   });
@@ -122,13 +128,15 @@ describe('the affect event stream', () => {
       socketOptions: { reconnectionDelay: 2000, reconnectionDelayMax: 2000, randomizationFactor: 0 },
     });
     const events = collect(subscriber);
-    await sleep(1000);
+    await expect.poll(() => events.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(10);
     const before = events.length;
     // Drop the connection under the socket (as a network blip would); the client reconnects after 2 s.
     subscriber.socket.io.engine.close();
     await new Promise<void>((resolve) => subscriber.socket.once('connect', () => resolve()));
     expect(subscriber.socket.recovered).toBe(true);
-    await sleep(1000);
+    // The missed events come with the reconnection; then live ones, emitted after it, must follow on.
+    const reconnected = Date.now();
+    await expect.poll(() => events.some((e) => e.type === 'affect' && e.emitTime > reconnected), { timeout: 10_000 }).toBe(true);
     subscriber.close();
 
     expect(before).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { BrowserContext, Page } from 'playwright-core';
+import type { Counter } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AffectEvent } from '../../protocol/affect-event.ts';
 import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
@@ -60,6 +61,11 @@ function boxPixels(page: Page, selector: string, colour: string): Promise<{ rect
 function onScreen(event: AffectEvent, width: number, height: number, mirrored: boolean): Rect {
   const x = mirrored ? 1 - event.box.x - event.box.w : event.box.x;
   return { x: x * width, y: event.box.y * height, w: event.box.w * width, h: event.box.h * height };
+}
+
+/** A counter's value summed over its labels. */
+async function total(counter: Counter): Promise<number> {
+  return (await counter.get()).values.reduce((sum, { value }) => sum + value, 0);
 }
 
 function iou(a: Rect, b: Rect): number {
@@ -151,12 +157,14 @@ describe('the call page overlay', () => {
   });
 
   it('measures capture->overlay latency on the tile', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // The tile's window (its last 100 samples) and the server's last 50 events below cover the same events.
+    const seen = events.length;
+    await expect.poll(() => events.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(seen + 50);
     const latency = page.locator(`${tile()} .latency`);
     const [p50, p95] = [Number(await latency.getAttribute('data-p50')), Number(await latency.getAttribute('data-p95'))];
     console.log(`capture->overlay p50 ${p50} ms, p95 ${p95} ms; shown as "${await latency.textContent()}"`);
     // Server and browser share this host's clock: the figure is real, and is more than the server's own share.
-    const emit = events.slice(-50).map((e) => e.emitTime - e.captureTime).sort((a, b) => a - b);
+    const emit = events.slice(-50).map((e) => e.emitTime - e.arrivalTime).sort((a, b) => a - b);
     expect(p50).toBeGreaterThanOrEqual(emit[Math.floor(emit.length / 2)]!);
     expect(p95).toBeGreaterThanOrEqual(p50);
     expect(p50).toBeLessThan(1000);
@@ -176,7 +184,9 @@ describe('the call page overlay', () => {
   it('records the tile with its overlay as an MP4 with the affect track as subtitles', async () => {
     const record = page.locator(`${tile()} button.record`);
     await record.click();
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    // 45 events of the one face: at most TAP_FPS (15) a second, so at least 3 s of recording with an overlay.
+    const seen = events.length;
+    await expect.poll(() => events.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(seen + 45);
     const downloaded = page.waitForEvent('download', { timeout: 60_000 });
     await record.click();
     const file = await artifactPath('recording.mp4');
@@ -212,9 +222,21 @@ describe('the call page overlay', () => {
     const camera = page.locator('#camera-off');
     await camera.click();
     expect(await camera.getAttribute('aria-pressed')).toBe('true');
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const video = () => [...app.rooms.get(ROOM)!.peers.get(peerId)!.producers.values()].find((p) => p.kind === 'video')!;
+    await expect.poll(() => video().paused).toBe(true);
+    // The overlay empties once the face's events stop (it holds a face HOLD_MS after its last one), and the
+    // tap asks for a keyframe once it has had no frame for a while: what was on its way before the pause is
+    // through. From then on, up to its next request, it must decode nothing and no event may come.
+    await expect.poll(() => page.locator(`${tile()} .affect-labels`).textContent(), { timeout: 8000 }).toBe('No face');
+    const keyFrameRequest = async () => {
+      const before = await total(app.metrics.keyFrameRequests);
+      await expect.poll(() => total(app.metrics.keyFrameRequests), { timeout: 8000 }).toBeGreaterThan(before);
+    };
+    await keyFrameRequest();
     const paused = events.length;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const decoded = await total(app.metrics.framesDecoded);
+    await keyFrameRequest();
+    expect(await total(app.metrics.framesDecoded)).toBe(decoded);
     expect(events.length).toBe(paused);
     await camera.click();
     expect(await camera.getAttribute('aria-pressed')).toBe('false');

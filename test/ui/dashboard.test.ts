@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AffectEventSchema, AffectStreamEventSchema, type AffectEvent } from '../../protocol/affect-event.ts';
+import { AffectEventSchema, AffectStreamEventSchema, type AffectEvent, type AffectStreamEvent } from '../../protocol/affect-event.ts';
 import type { App } from '../../server/src/app.ts';
 import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { faceVideoY4m } from '../helpers/faceVideo.ts';
@@ -108,11 +108,6 @@ describe('the affect dashboard', () => {
   });
 
   it('exports the events as CSV, one row per event with the schema\'s columns, and as JSON', async () => {
-    // Leave the call so that no events arrive between the two exports.
-    await call.click('#leave');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const kept = Number(await dashboard.getAttribute('#event-count', 'data-kept'));
-
     const exported = async (button: string, name: string) => {
       const download = dashboard.waitForEvent('download');
       await dashboard.click(button);
@@ -120,9 +115,20 @@ describe('the affect dashboard', () => {
       await (await download).saveAs(file);
       return readFile(file, 'utf8');
     };
-    const json = (JSON.parse(await exported('#export-json', 'events.json')) as unknown[]).map((e) =>
-      AffectStreamEventSchema.parse(e),
-    );
+    // Leave the call so that no events arrive between the two exports: the server then closes the
+    // dashboard's connection, its token being the participant's.
+    await call.click('#leave');
+    await expect.poll(() => dashboard.textContent('#status'), { timeout: 10_000 }).toMatch(/^Reconnecting/);
+    // The count is redrawn a moment after the last event (REDRAW_MS): the export holds every kept event once it is.
+    let json: AffectStreamEvent[] = [];
+    let kept = -1;
+    await expect
+      .poll(async () => {
+        kept = Number(await dashboard.getAttribute('#event-count', 'data-kept'));
+        json = (JSON.parse(await exported('#export-json', 'events.json')) as unknown[]).map((e) => AffectStreamEventSchema.parse(e));
+        return json.length - kept;
+      })
+      .toBe(0);
     const [header, ...rows] = parseCsv(await exported('#export-csv', 'events.csv'));
     expect(json).toHaveLength(kept);
     expect(rows).toHaveLength(kept);
