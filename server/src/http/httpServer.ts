@@ -1,9 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { requestOriginAllowed } from './origin.ts';
-import { readStaticFile } from './staticFiles.ts';
+import { readStaticFile, sendStaticFile } from './staticFiles.ts';
 
 export interface HttpServerOptions {
   /** The built client (index.html and its bundle). */
@@ -62,15 +61,7 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
         return;
       }
-      // no-cache: always revalidate (a rebuilt client is picked up at once), cheaply, by ETag. The ffmpeg
-      // core behind the recording export is 32 MB: a 304 instead of it on every visit.
-      const headers = { 'cache-control': 'no-cache', etag: file.etag };
-      if (req.headers['if-none-match'] === file.etag) {
-        res.writeHead(304, headers).end();
-        return;
-      }
-      res.writeHead(200, { ...headers, 'content-type': file.contentType, 'content-length': file.size });
-      createReadStream(file.path).on('error', () => res.destroy()).pipe(res);
+      sendStaticFile(req, res, file);
     });
   });
   server.timeout = options.idleTimeoutMs;
