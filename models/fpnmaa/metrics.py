@@ -1,5 +1,13 @@
-"""Metrics (ABAW conventions). Pure numpy; checked against hand-computed cases in models/fpnmaa/metric_cases.json
-(the same cases are checked by the TypeScript port in test/model/metrics.test.ts)."""
+"""Metrics (ABAW conventions), the one module training, evaluation and the tests score with. Pure numpy; checked
+against hand-computed cases in models/fpnmaa/metric_cases.json (the basic ones also by the TypeScript port in
+test/model/metrics.test.ts).
+
+Official scores (abaw_scores):
+  ABAW2 (2021, the paper's edition): VA = mean of CCC(valence), CCC(arousal) with predictions clipped to +-0.99;
+    EXPR = 0.67 macro-F1 (7 classes) + 0.33 accuracy; AU = 0.5 mean per-AU F1 + 0.5 accuracy over all AU decisions.
+  ABAW3 and later: EXPR 8 classes (Other added), EXPR = macro-F1 and AU = mean per-AU F1 only; the multi-task
+    challenge's P_MTL = CCC_V + CCC_A + F1_EXPR + F1_AU.
+F1 of a class or AU that neither truth nor prediction contains counts 0 (sklearn's default), as in macro_f1."""
 import numpy as np
 
 
@@ -43,8 +51,49 @@ def ccc(x, y):
     return float(2 * cov / d) if d > 0 else float("nan")
 
 
+def expr_combined(f1, acc):
+    """ABAW2 EXPR score from its two parts."""
+    return 0.67 * f1 + 0.33 * acc
+
+
 def expr_score(y_true, y_pred, n_classes=7):
-    return 0.67 * macro_f1(y_true, y_pred, n_classes) + 0.33 * accuracy(y_true, y_pred)
+    return expr_combined(macro_f1(y_true, y_pred, n_classes), accuracy(y_true, y_pred))
+
+
+VA_CLIP = 0.99
+
+
+def abaw_scores(va=None, expr=None, au=None, n_expr=7):
+    """Official ABAW scores of one model on one set, every task optional. va: (pred (n,2), true (n,2)); expr:
+    (pred (n,) class index, true (n,)); au: (pred (n,K) 0/1 decisions, true (n,K) 0/1). Rows must hold labels only
+    (the dataset loaders mark unlabelled rows; select before calling). -> {"abaw2": {...}, "abaw3": {...}, parts}."""
+    parts, a2, a3 = {}, {}, {}
+    if va is not None:
+        pred, true = np.clip(np.asarray(va[0], np.float64), -VA_CLIP, VA_CLIP), np.asarray(va[1], np.float64)
+        parts["ccc_valence"], parts["ccc_arousal"] = ccc(pred[:, 0], true[:, 0]), ccc(pred[:, 1], true[:, 1])
+        parts["va_n"] = int(len(true))
+        a2["va"] = a3["va"] = (parts["ccc_valence"] + parts["ccc_arousal"]) / 2
+    if expr is not None:
+        pred, true = np.asarray(expr[0]), np.asarray(expr[1])
+        parts["expr_macro_f1"], parts["expr_accuracy"] = macro_f1(true, pred, n_expr), accuracy(true, pred)
+        parts["expr_n"] = int(len(true))
+        a2["expr"] = expr_combined(parts["expr_macro_f1"], parts["expr_accuracy"])
+        a3["expr"] = parts["expr_macro_f1"]
+    if au is not None:
+        pred, true = np.asarray(au[0]).astype(bool), np.asarray(au[1]).astype(bool)
+        parts["au_mean_f1"] = float(np.mean([f1_binary(true[:, k], pred[:, k]) for k in range(true.shape[1])]))
+        parts["au_accuracy"] = accuracy(true.reshape(-1), pred.reshape(-1))
+        parts["au_n"] = int(len(true))
+        a2["au"] = 0.5 * parts["au_mean_f1"] + 0.5 * parts["au_accuracy"]
+        a3["au"] = parts["au_mean_f1"]
+    if va is not None and expr is not None and au is not None:
+        a3["p_mtl"] = p_mtl(parts["ccc_valence"], parts["ccc_arousal"], parts["expr_macro_f1"], parts["au_mean_f1"])
+    return {"abaw2": a2, "abaw3": a3, "parts": parts}
+
+
+def p_mtl(ccc_v, ccc_a, f1_expr, f1_au):
+    """ABAW3+ multi-task challenge score."""
+    return ccc_v + ccc_a + f1_expr + f1_au
 
 
 def best_f1_threshold(t, p, grid=None):

@@ -40,7 +40,19 @@ def check_metrics():
         assert abs(M.ccc(k["x"], k["y"]) - k["expected"]) < 1e-12
     for k in c["expr_score"]:
         assert abs(M.expr_score(k["true"], k["pred"], k["n"]) - k["expected"]) < 1e-12
-    print("metrics: ok")
+    k = c["expr_combined_published"]
+    assert abs(M.expr_combined(k["f1"], k["accuracy"]) - k["expected"]) <= k["tolerance"]
+    for k in c["abaw_scores"]:
+        got = M.abaw_scores(va=(k["va_pred"], k["va_true"]) if "va_pred" in k else None,
+                            expr=(k["expr_pred"], k["expr_true"]),
+                            au=(k["au_pred"], k["au_true"]) if "au_pred" in k else None, n_expr=k["n_expr"])
+        for name, want in k["expected"].items():
+            have = got[name] if name in ("abaw2", "abaw3") else got["parts"][name]
+            if isinstance(want, dict):
+                assert have.keys() >= want.keys() and all(abs(have[t] - want[t]) < 1e-12 for t in want), (name, have, want)
+            else:
+                assert abs(have - want) < 1e-12, (name, have, want)
+    print("metrics: ok (incl. ABAW2/ABAW3 official scores, published EXPR check)")
 
 
 def check_au_invariance():
