@@ -65,7 +65,7 @@ async function measure(streamCount: number, camera: string): Promise<Run> {
     const frames = app.taps!.frames$.subscribe((frame) => {
       const sent = readTimestampBar(frame.pixels, frame.width, frame.height, frame.decodedTime);
       if (sent === undefined) return;
-      sentAt.set(`${frame.streamId}/${frame.captureTime}`, sent);
+      sentAt.set(`${frame.streamId}/${frame.arrivalTime}`, sent);
       if (sentAt.size > REMEMBERED_FRAMES * streamCount) sentAt.delete(sentAt.keys().next().value!);
     });
     const subscribers = await Promise.all(
@@ -89,11 +89,11 @@ async function measure(streamCount: number, camera: string): Promise<Run> {
         if (event.type !== 'affect') return;
         const receivedAt = Date.now();
         events += 1;
-        const sent = sentAt.get(`${event.producerId}/${event.captureTime}`);
+        const sent = sentAt.get(`${event.producerId}/${event.arrivalTime}`);
         if (sent === undefined) return;
         total.push(receivedAt - sent);
-        toArrival.push(event.captureTime - sent);
-        toEmit.push(event.emitTime - event.captureTime);
+        toArrival.push(event.arrivalTime - sent);
+        toEmit.push(event.emitTime - event.arrivalTime);
         toSubscriber.push(receivedAt - event.emitTime);
       }),
     );

@@ -1,12 +1,12 @@
 /**
  * The analysis pipeline under load: N concurrent 640x480 face-video streams replayed as RTP (no encoding
- * cost), with the shipped model: capture -> affect event latency, drops, batch sizes, CPU by component.
+ * cost), with the shipped model: RTP arrival -> affect event latency, drops, batch sizes, CPU by component.
  *   npm run bench:pipeline [-- --streams 1,4,8] [--capacity] [--fps 10] [--seconds 10] [--json file]
  * --capacity raises the stream count until analysis drops more than 5% of frames or p95 latency passes
  * 250 ms, and reports the largest count that held.
- * "capture" is the frame's RTP arrival at the server (the replay runs on this host, so it is send time);
- * events are timed when they reach a socket.io subscriber. The replaying ffmpeg processes' CPU is measured
- * and left out of the server's.
+ * The replay runs on this host, so a frame's arrival at the server is its send time; events are timed
+ * when they reach a socket.io subscriber. The replaying ffmpeg processes' CPU is measured and left out of
+ * the server's.
  */
 import { parseArgs } from 'node:util';
 import { AffectSubscriber } from '../client/src/AffectSubscriber.ts';
@@ -60,7 +60,7 @@ async function measure(streamCount: number): Promise<Run> {
     const started = Date.now();
     const latencies: number[] = [];
     const stop = subscriber.onEvent((event) => {
-      if (event.type === 'affect') latencies.push(Date.now() - event.captureTime);
+      if (event.type === 'affect') latencies.push(Date.now() - event.arrivalTime);
     });
     await sleep(Number(values.seconds) * 1000);
     stop();
@@ -96,7 +96,7 @@ const holds = (run: Run) =>
 
 console.log(describeMachine());
 console.log(`model ${fromRepo(loadConfig().vision.affectModelPath)}, analysis at ${values.fps} fps (TAP_FPS), ${values.seconds} s per run`);
-console.log('streams | events/s/stream | capture->event p50 p95 p99 ms | dropped | mean batch | CPU % of a core, per stream: detect model node-other mediasoup decode = server | senders');
+console.log('streams | events/s/stream | arrival->event p50 p95 p99 ms | dropped | mean batch | CPU % of a core, per stream: detect model node-other mediasoup decode = server | senders');
 const runs: Run[] = [];
 const counts = values.capacity ? CAPACITY_STEPS : values.streams.split(',').map(Number);
 for (const count of counts) {
@@ -117,7 +117,7 @@ for (const count of counts) {
   if (values.capacity && !holds(run)) break;
 }
 
-console.log('\nmean ms per frame and stage: decode = RTP arrival -> decoded, queue = decoded -> detection starts, detect, infer = batch wait + model, emit = capture -> event emitted');
+console.log('\nmean ms per frame and stage: decode = RTP arrival -> decoded (every decoded frame), queue = decoded -> detection starts, detect, infer = batch wait + model, emit = RTP arrival -> event emitted');
 console.log(`streams | ${STAGES.map((s) => s.padStart(7)).join(' | ')}`);
 for (const run of runs) console.log(`${String(run.streams).padStart(7)} | ${STAGES.map((s) => fmt(run.analysis.stageMs[s]).padStart(7)).join(' | ')}`);
 

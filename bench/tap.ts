@@ -41,8 +41,8 @@ for (const frame of frames) {
   const sent = readTimestampBar(frame.pixels, frame.width, frame.height, frame.decodedTime);
   if (sent === undefined) continue;
   glassToNode.push(frame.decodedTime - sent);
-  glassToArrival.push(frame.captureTime - sent);
-  arrivalToNode.push(frame.decodedTime - frame.captureTime);
+  glassToArrival.push(frame.arrivalTime - sent);
+  arrivalToNode.push(frame.decodedTime - frame.arrivalTime);
 }
 await browser.close();
 await app.close();

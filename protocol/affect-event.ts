@@ -2,13 +2,19 @@
  * Events of the affect stream, sent by the server to the room and to subscribers, shared by server
  * and browser client. This file must stay free of Node-only imports: the browser bundle includes it.
  *
- * Versioning: `v` changes only on a breaking change. Objects are parsed leniently (unknown fields
- * are dropped, not refused), so adding an optional field keeps `v: 1` and old clients working.
+ * Versioning: objects are parsed leniently (unknown fields are dropped, not refused), so adding an
+ * optional field keeps `v` and old clients working. `v` changes when a field's meaning or presence
+ * does, so a client can tell what it reads; a client that parses with another version's schema
+ * refuses every event (see docs/client.md, "Event versions").
+ *
+ * v2: `arrivalTime` names what v1 called `captureTime` (the server's clock at RTP arrival, not the
+ * camera's); `captureTime` stays, equal to it, until v3. A face-lost `time` is when the face was
+ * last seen, no longer when the tracker gave it up.
  */
 import { z } from 'zod';
 import { RoomIdSchema } from './signaling.ts';
 
-export const AFFECT_EVENT_VERSION = 1;
+export const AFFECT_EVENT_VERSION = 2;
 
 /** Most expression labels or AUs one event may carry; real models have 7-8 and 12-20. */
 export const MAX_LABELS = 64;
@@ -59,8 +65,14 @@ export const ExpressionSchema = z
 export const AffectEventSchema = z.object({
   type: z.literal('affect'),
   ...faceInStream,
-  /** When the sender's camera captured the frame (as best known) and when the server emitted this. */
+  /**
+   * When the frame's RTP arrived at the server, by the server's clock (its decode time in the rare case
+   * the arrival is unknown). The sender's camera captured it earlier by its encoding and network delay.
+   */
+  arrivalTime: time,
+  /** @deprecated Same value as `arrivalTime`, despite its name; removed in v3. */
   captureTime: time,
+  /** When the server emitted this event. */
   emitTime: time,
   /** Size of the analysed frame, px. */
   frame: z.object({ width: z.int().positive(), height: z.int().positive() }),
@@ -78,7 +90,10 @@ export const AffectEventSchema = z.object({
 export const FaceLostEventSchema = z.object({
   type: z.literal('face-lost'),
   ...faceInStream,
-  /** Capture time of the frame at which the tracker gave the face up. */
+  /**
+   * When the face was last seen: the `arrivalTime` of its last affect event. The event itself comes
+   * later: when the tracker gives the face up (`TRACK_MAX_MISS_MS` unseen) or the stream ends.
+   */
   time,
 });
 

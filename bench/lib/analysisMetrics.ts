@@ -4,6 +4,12 @@ import { metricValue } from '../../test/helpers/server.ts';
 export const STAGES = ['decode', 'queue', 'detect', 'infer', 'emit'] as const;
 type Stage = (typeof STAGES)[number];
 
+/** Decoding (RTP arrival -> decoded) is the frame tap's own histogram, over every decoded frame, not only the analysed ones. */
+const histogram = (stage: Stage) =>
+  stage === 'decode'
+    ? { name: 'tap_latency_seconds', labels: '' }
+    : { name: 'analysis_stage_seconds', labels: `{stage="${stage}"}` };
+
 interface Snapshot {
   stages: Record<Stage, { sum: number; count: number }>;
   analysed: number;
@@ -16,10 +22,10 @@ interface Snapshot {
 async function snapshot(app: App): Promise<Snapshot> {
   const text = await (await fetch(`${app.url}/metrics`)).text();
   const value = (name: string, labels = '') => metricValue(text, name, labels) ?? 0;
-  const stage = (name: Stage) => ({
-    sum: value('analysis_stage_seconds_sum', `{stage="${name}"}`),
-    count: value('analysis_stage_seconds_count', `{stage="${name}"}`),
-  });
+  const stage = (name: Stage) => {
+    const { name: metric, labels } = histogram(name);
+    return { sum: value(`${metric}_sum`, labels), count: value(`${metric}_count`, labels) };
+  };
   return {
     stages: Object.fromEntries(STAGES.map((name) => [name, stage(name)])) as Snapshot['stages'],
     analysed: value('analysis_frames_total'),

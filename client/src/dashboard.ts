@@ -24,7 +24,7 @@ let redraw: ReturnType<typeof setTimeout> | undefined;
 
 $<HTMLParagraphElement>('history-note').textContent =
   `The dashboard keeps the last ${eventHistory.perPeer} events of each participant; the charts and the exports ` +
-  'cover those. Time is seconds since the first event seen, from the server\'s capture times.';
+  'cover those. Time is seconds since the first event seen, from the times the frames arrived at the server.';
 
 function render(): void {
   redraw = undefined;
@@ -43,7 +43,7 @@ function render(): void {
 }
 
 function onEvent(event: AffectStreamEvent): void {
-  t0 ||= event.type === 'affect' ? event.captureTime : event.time;
+  t0 ||= event.type === 'affect' ? event.arrivalTime : event.time;
   eventHistory.add(event);
   redraw ??= setTimeout(render, REDRAW_MS);
 }

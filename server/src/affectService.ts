@@ -73,7 +73,7 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
         return EMPTY;
       }),
       finalize(() => {
-        for (const event of events.end(Date.now())) hub.publish(event);
+        for (const event of events.end()) hub.publish(event);
       }),
     );
   };
@@ -81,12 +81,15 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
   return taps.streams$.pipe(mergeMap(analyseOne)).subscribe();
 }
 
-function observeLatency(metrics: Metrics, analysed: AnalysedFrame, now: number): void {
+/**
+ * What one analysed frame adds to the metrics, its event emitted at `now`. Arrival -> decoded is not
+ * here: the frame tap observes it (`tap_latency_seconds`) for every frame it decodes.
+ */
+export function observeLatency(metrics: Metrics, analysed: AnalysedFrame, now: number): void {
   const { frame } = analysed;
   metrics.framesAnalysed.inc();
-  metrics.stageLatency.observe({ stage: 'decode' }, (frame.decodedTime - frame.captureTime) / 1000);
   metrics.stageLatency.observe({ stage: 'queue' }, (analysed.detectStart - frame.decodedTime) / 1000);
   metrics.stageLatency.observe({ stage: 'detect' }, (analysed.detectEnd - analysed.detectStart) / 1000);
   metrics.stageLatency.observe({ stage: 'infer' }, (analysed.inferEnd - analysed.detectEnd) / 1000);
-  metrics.stageLatency.observe({ stage: 'emit' }, (now - frame.captureTime) / 1000);
+  metrics.stageLatency.observe({ stage: 'emit' }, (now - frame.arrivalTime) / 1000);
 }

@@ -78,8 +78,8 @@ describe('a call through the SFU with the frame tap', () => {
     }
     const last = frames.at(-1)!;
     expect(standardDeviation(last.pixels)).toBeGreaterThan(20);
-    // Capture times come from RTP arrival, not from the decoder: they precede decoding.
-    const mapped = frames.filter((f) => f.captureTime < f.decodedTime).length;
+    // Arrival times come from the relay, not from the decoder: they precede decoding.
+    const mapped = frames.filter((f) => f.arrivalTime < f.decodedTime).length;
     expect(mapped / frames.length).toBeGreaterThan(0.9);
   });
 
@@ -105,7 +105,7 @@ describe('a call through the SFU with the frame tap', () => {
     const pid = tap.decoderPid!;
     const staleBefore = metricValue(await metricsText(), 'tap_frames_stale_total') ?? 0;
     const lags: number[] = [];
-    const watch = framesOf(streamId).subscribe((frame) => lags.push(frame.decodedTime - frame.captureTime));
+    const watch = framesOf(streamId).subscribe((frame) => lags.push(frame.decodedTime - frame.arrivalTime));
     // A decoder starved of CPU for 2 s: RTP piles up in its socket meanwhile.
     process.kill(pid, 'SIGSTOP');
     await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -1,42 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AffectStreamEventSchema } from '../../protocol/affect-event.ts';
 import { StreamEvents, normaliseBox } from '../../server/src/events/StreamEvents.ts';
-import type { AnalysedFrame } from '../../server/src/pipeline/analyseStream.ts';
-import type { AffectPrediction, FaceDetection } from '../../server/src/vision/types.ts';
-
-const prediction: AffectPrediction = {
-  valence: 0.4,
-  arousal: -0.2,
-  expression: { label: 'happiness', probs: { neutral: 0.3, happiness: 0.7 } },
-  aus: { AU12: { p: 0.8, active: true } },
-};
-const detection: FaceDetection = {
-  box: { x: 600, y: -10, width: 80, height: 100 },
-  keypoints: [],
-  score: 0.9,
-};
-
-function frameAt(timeMs: number, faceIds: number[], ended: number[] = []): AnalysedFrame {
-  return {
-    frame: {
-      roomId: 'r',
-      peerId: 'p',
-      streamId: 's',
-      seq: 0,
-      width: 640,
-      height: 480,
-      pixels: new Uint8Array(0),
-      captureTime: timeMs,
-      decodedTime: timeMs + 30,
-    },
-    timeMs,
-    detectStart: timeMs + 31,
-    detectEnd: timeMs + 36,
-    inferEnd: timeMs + 40,
-    faces: faceIds.map((id) => ({ id, detection, prediction })),
-    ended,
-  };
-}
+import { analysedFrameAt } from '../helpers/analysedFrame.ts';
 
 describe('StreamEvents', () => {
   it('clips and normalises boxes to the frame', () => {
@@ -50,9 +15,9 @@ describe('StreamEvents', () => {
 
   it('numbers every event of a stream, emits face-lost for ended and, at the end, for live faces', () => {
     const stream = new StreamEvents({ roomId: 'r', peerId: 'p', producerId: 's' }, { name: 'm', version: '1' });
-    const first = stream.fromFrame(frameAt(1000, [1, 2]), 1050);
-    const second = stream.fromFrame(frameAt(1100, [2], [1, 7]), 1150);
-    const last = stream.end(1200);
+    const first = stream.fromFrame(analysedFrameAt(1000, [1, 2]), 1050);
+    const second = stream.fromFrame(analysedFrameAt(1100, [2], [1, 7]), 1150);
+    const last = stream.end();
     const all = [...first, ...second, ...last];
     for (const event of all) AffectStreamEventSchema.parse(event);
     expect(all.map((e) => [e.type, e.faceId, e.seq])).toEqual([
@@ -63,6 +28,24 @@ describe('StreamEvents', () => {
       ['face-lost', 1, 3],
       ['face-lost', 2, 4],
     ]);
-    expect(stream.end(1300)).toEqual([]);
+    expect(stream.end()).toEqual([]);
+  });
+
+  it('stamps affect events (v2) with the frame\'s arrival time, in arrivalTime and the deprecated captureTime', () => {
+    const stream = new StreamEvents({ roomId: 'r', peerId: 'p', producerId: 's' }, { name: 'm', version: '1' });
+    const [event] = stream.fromFrame(analysedFrameAt(1000, [1]), 1050);
+    expect(event).toMatchObject({ type: 'affect', v: 2, arrivalTime: 1000, captureTime: 1000, emitTime: 1050 });
+  });
+
+  it('dates face-lost at the arrival of the last frame the face was seen in, not when it was given up', () => {
+    const stream = new StreamEvents({ roomId: 'r', peerId: 'p', producerId: 's' }, { name: 'm', version: '1' });
+    stream.fromFrame(analysedFrameAt(1000, [1, 2]), 1050);
+    stream.fromFrame(analysedFrameAt(1066, [1, 2]), 1120);
+    // Face 1 unseen from here; the tracker gives it up past its miss timeout.
+    for (let t = 1133; t < 2100; t += 67) stream.fromFrame(analysedFrameAt(t, [2]), t + 50);
+    const givenUp = stream.fromFrame(analysedFrameAt(2133, [2], [1]), 2180);
+    expect(givenUp.filter((e) => e.type === 'face-lost')).toMatchObject([{ faceId: 1, time: 1066 }]);
+    // At the stream's end, face 2 was last seen in the frame that arrived at 2133.
+    expect(stream.end()).toMatchObject([{ type: 'face-lost', faceId: 2, time: 2133 }]);
   });
 });

@@ -1,15 +1,16 @@
-import type { AffectEvent } from '../../protocol/affect-event.ts';
+import { AFFECT_EVENT_VERSION, type AffectEvent } from '../../protocol/affect-event.ts';
 
 /** A schema-valid affect event of `roomId`, numbered `seq`, for tests that publish without a camera. */
 export function syntheticAffectEvent(roomId: string, seq: number, overrides: Partial<AffectEvent> = {}): AffectEvent {
   return {
     type: 'affect',
-    v: 1,
+    v: AFFECT_EVENT_VERSION,
     seq,
     roomId,
     peerId: 'p',
     producerId: 's',
     faceId: 1,
+    arrivalTime: seq,
     captureTime: seq,
     emitTime: seq,
     frame: { width: 640, height: 480 },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
+  AFFECT_EVENT_VERSION,
   type AffectEvent,
   AffectEventSchema,
   type AffectStreamEvent,
@@ -11,12 +12,13 @@ import {
 
 const affect: AffectEvent = {
   type: 'affect',
-  v: 1,
+  v: 2,
   seq: 41,
   roomId: 'standup',
   peerId: 'peer-1',
   producerId: 'producer-1',
   faceId: 3,
+  arrivalTime: 1_700_000_000_000,
   captureTime: 1_700_000_000_000,
   emitTime: 1_700_000_000_085,
   frame: { width: 640, height: 480 },
@@ -31,7 +33,7 @@ const affect: AffectEvent = {
 
 const lost: FaceLostEvent = {
   type: 'face-lost',
-  v: 1,
+  v: 2,
   seq: 42,
   roomId: 'standup',
   peerId: 'peer-1',
@@ -73,10 +75,17 @@ describe('AffectStreamEventSchema', () => {
   });
 
   it('refuses another version, an unknown type and missing fields', () => {
-    expect(issuePaths({ ...affect, v: 2 })).toEqual(['v']);
+    expect(AFFECT_EVENT_VERSION).toBe(2);
+    // A v1 event (and, the other way round, a v2 event for a v1 client: see docs/client.md).
+    const { arrivalTime: _a, ...v1 } = { ...affect, v: 1 };
+    expect(issuePaths(v1)).toEqual(['v', 'arrivalTime']);
+    expect(issuePaths({ ...lost, v: 3 })).toEqual(['v']);
     expect(issuePaths({ ...lost, type: 'face-found' })).toEqual(['type']);
     const { valence: _, ...noValence } = affect;
     expect(issuePaths(noValence)).toEqual(['valence']);
+    // Deprecated, yet still required in v2: a v1 client reading it must find it.
+    const { captureTime: _c, ...noCaptureTime } = affect;
+    expect(issuePaths(noCaptureTime)).toEqual(['captureTime']);
   });
 
   it('refuses values out of range', () => {
@@ -85,7 +94,8 @@ describe('AffectStreamEventSchema', () => {
     expect(issuePaths({ ...affect, seq: 1.5 })).toEqual(['seq']);
     expect(issuePaths({ ...affect, frame: { width: 0, height: 480 } })).toEqual(['frame.width']);
     expect(issuePaths({ ...affect, aus: { AU6: { p: 2, active: true } } })).toEqual(['aus.AU6.p']);
-    expect(issuePaths({ ...affect, captureTime: Number.POSITIVE_INFINITY })).toEqual(['captureTime']);
+    expect(issuePaths({ ...affect, arrivalTime: Number.POSITIVE_INFINITY })).toEqual(['arrivalTime']);
+    expect(issuePaths({ ...affect, captureTime: -1 })).toEqual(['captureTime']);
   });
 
   it('refuses a box in pixels or reaching outside the frame', () => {

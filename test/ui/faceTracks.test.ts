@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { AffectEvent, FaceLostEvent } from '../../protocol/affect-event.ts';
+import { AFFECT_EVENT_VERSION, type AffectEvent, type FaceLostEvent } from '../../protocol/affect-event.ts';
 import { FADE_MS, FaceTracks, HOLD_MS } from '../../client/src/overlay/FaceTracks.ts';
 
-const base = { v: 1, roomId: 'r', peerId: 'p', producerId: 'v' } as const;
+const base = { v: AFFECT_EVENT_VERSION, roomId: 'r', peerId: 'p', producerId: 'v' } as const;
 
 function affect(faceId: number, seq: number, valence = 0): AffectEvent {
   return {
@@ -10,6 +10,7 @@ function affect(faceId: number, seq: number, valence = 0): AffectEvent {
     type: 'affect',
     seq,
     faceId,
+    arrivalTime: 1000 + seq,
     captureTime: 1000 + seq,
     emitTime: 1050 + seq,
     frame: { width: 640, height: 480 },
@@ -33,7 +34,7 @@ describe('FaceTracks', () => {
     expect(one!.event.seq).toBe(2);
     expect(one!.trail.map((p) => p.valence)).toEqual([0.1, 0.3]);
     expect(two!.event.faceId).toBe(2);
-    const lost: FaceLostEvent = { ...base, type: 'face-lost', seq: 3, faceId: 1, time: 1003 };
+    const lost: FaceLostEvent = { ...base, type: 'face-lost', seq: 3, faceId: 1, time: 1002 };
     tracks.apply(lost, 30);
     expect(tracks.visible(40).map((f) => f.event.faceId)).toEqual([2]);
   });

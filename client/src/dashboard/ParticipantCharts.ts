@@ -111,7 +111,7 @@ export class ParticipantCharts {
     const faces = [...new Set(affect.map((e) => e.faceId))].slice(-FACES_CHARTED);
     const datasets: ChartDataset<'line'>[] = faces.flatMap((faceId, i) => {
       const own = affect.filter((e) => e.faceId === faceId);
-      const x = (e: AffectEvent) => (e.captureTime - t0) / 1000;
+      const x = (e: AffectEvent) => (e.arrivalTime - t0) / 1000;
       const dash = i === faces.length - 1 ? [] : [4, 3];
       const suffix = faces.length > 1 ? ` (face ${faceId})` : '';
       return [

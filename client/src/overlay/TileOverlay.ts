@@ -30,7 +30,7 @@ export class TileOverlay {
     this.canvas.className = 'overlay';
     this.canvas.setAttribute('aria-hidden', 'true');
     this.latencyText.className = 'latency';
-    this.latencyText.title = 'Capture at the server to overlay on this screen; assumes synchronised clocks';
+    this.latencyText.title = 'Arrival of the frame at the server to overlay on this screen; assumes synchronised clocks';
     this.labels.className = 'visually-hidden affect-labels';
     this.labels.setAttribute('aria-live', 'polite');
     this.#resize.observe(video);
@@ -84,8 +84,8 @@ export class TileOverlay {
       drawFace(ctx, face, content, this.mirrored);
       if (!this.#painted.has(face.event)) {
         this.#painted.add(face.event);
-        // captureTime is the server's wall clock at RTP arrival: comparable only with synchronised clocks.
-        this.latency.add(Date.now() - face.event.captureTime);
+        // arrivalTime is the server's wall clock: comparable with this one only when the clocks are synchronised.
+        this.latency.add(Date.now() - face.event.arrivalTime);
       }
     }
     this.#showLatency();
@@ -102,7 +102,7 @@ export class TileOverlay {
     const p95 = Math.round(this.latency.quantile(0.95));
     this.latencyText.dataset.p50 = String(p50);
     this.latencyText.dataset.p95 = String(p95);
-    this.latencyText.textContent = `capture→overlay ${p50} ms (p95 ${p95})`;
+    this.latencyText.textContent = `arrival→overlay ${p50} ms (p95 ${p95})`;
   }
 
   /** Announces label changes only: events arrive ~15 times a second, far too often to read out. */

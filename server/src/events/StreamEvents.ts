@@ -25,10 +25,13 @@ export function normaliseBox(box: Box, width: number, height: number): AffectEve
 /**
  * Turns one stream's analysed frames into affect stream events: numbers them (one `seq` per stream,
  * over all event types) and remembers which faces are live, so the end of a stream closes every face.
+ * A face-lost event carries the arrival time of the face's last affect event: when it was last seen,
+ * not when the tracker gave up on it (its miss timeout later) nor when the stream ended.
  */
 export class StreamEvents {
   #seq = 0;
-  readonly #live = new Set<number>();
+  /** Live face id -> arrival time of the last frame it was seen in. */
+  readonly #live = new Map<number, number>();
 
   constructor(
     private readonly ids: StreamIds,
@@ -38,11 +41,12 @@ export class StreamEvents {
   fromFrame(analysed: AnalysedFrame, emitTime: number): AffectStreamEvent[] {
     const { frame } = analysed;
     const events: AffectStreamEvent[] = analysed.faces.map(({ id, detection, prediction }) => {
-      this.#live.add(id);
+      this.#live.set(id, frame.arrivalTime);
       return {
         type: 'affect',
         ...this.#head(id),
-        captureTime: frame.captureTime,
+        arrivalTime: frame.arrivalTime,
+        captureTime: frame.arrivalTime,
         emitTime,
         frame: { width: frame.width, height: frame.height },
         box: normaliseBox(detection.box, frame.width, frame.height),
@@ -55,14 +59,17 @@ export class StreamEvents {
       };
     });
     for (const id of analysed.ended) {
-      if (this.#live.delete(id)) events.push(this.#lost(id, analysed.timeMs));
+      const lastSeen = this.#live.get(id);
+      if (lastSeen === undefined) continue;
+      this.#live.delete(id);
+      events.push(this.#lost(id, lastSeen));
     }
     return events;
   }
 
   /** The stream ended: every face still live is lost. */
-  end(time: number): FaceLostEvent[] {
-    const events = [...this.#live].map((id) => this.#lost(id, time));
+  end(): FaceLostEvent[] {
+    const events = [...this.#live].map(([id, lastSeen]) => this.#lost(id, lastSeen));
     this.#live.clear();
     return events;
   }

@@ -10,8 +10,12 @@ export interface Frame {
   height: number;
   /** Packed RGB24, row-major, `width * height * 3` bytes. */
   pixels: Uint8Array;
-  /** Wall-clock ms (Date.now() base) at which the sender captured the frame, as best known. */
-  captureTime: number;
+  /**
+   * Server wall-clock ms (Date.now() base) at which the frame's RTP arrived; its decode time when the
+   * arrival is unknown (e.g. a decoder that did not open its port in time). Not the sender's capture time:
+   * the path from the camera to the server (encoding, pacing, network) is not in it.
+   */
+  arrivalTime: number;
   /** Wall-clock ms at which the decoder handed the frame to Node. */
   decodedTime: number;
 }

@@ -68,7 +68,7 @@ function predict(track: Track, timeMs: number): FacePlace {
  *
  * A new track is tentative until `minHits` consecutive matches, and is dropped silently at its first
  * miss. A confirmed track survives misses up to `maxMissMs`, then is reported in `ended`. Time is
- * whatever clock the caller passes (capture time suits: independent of processing delays).
+ * whatever clock the caller passes (a frame's arrival time suits: independent of processing delays).
  */
 export class FaceTracker {
   readonly #minHits: number;

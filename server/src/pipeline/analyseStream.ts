@@ -12,8 +12,6 @@ import { trackFaces } from './trackFaces.ts';
 /** One analysed frame of one stream: tracked faces with smoothed affect, and tracks that ended. */
 export interface AnalysedFrame {
   frame: Frame;
-  /** The frame's capture time: the clock of tracking and smoothing. */
-  timeMs: number;
   /** When detection started and ended and inference finished, for per-stage latency. */
   detectStart: number;
   detectEnd: number;
@@ -35,6 +33,7 @@ export interface AnalyseStreamOptions {
 
 interface Inferred {
   frame: Frame;
+  /** The frame's arrival time: the clock of tracking and smoothing, independent of processing delays. */
   timeMs: number;
   detectStart: number;
   detectEnd: number;
@@ -64,7 +63,7 @@ export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<F
         ).pipe(
           map((predictions): Inferred => ({
             frame,
-            timeMs: frame.captureTime,
+            timeMs: frame.arrivalTime,
             detectStart,
             detectEnd,
             inferEnd: Date.now(),
@@ -93,9 +92,8 @@ export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<F
         })),
       })),
       smoothAffect(options.smoothing),
-      map(({ frame, timeMs, detectStart, detectEnd, inferEnd, faces, ended }): AnalysedFrame => ({
+      map(({ frame, detectStart, detectEnd, inferEnd, faces, ended }): AnalysedFrame => ({
         frame,
-        timeMs,
         detectStart,
         detectEnd,
         inferEnd,

@@ -15,7 +15,7 @@ export interface AffectFace {
 
 /** One frame of one stream after tracking and inference. */
 export interface AffectFrame {
-  /** Capture time of the frame, ms: the filters' clock, so processing delays do not bend it. */
+  /** The frame's time (its arrival at the server), ms: the filters' clock, so processing delays do not bend it. */
   timeMs: number;
   faces: readonly AffectFace[];
   /** Track ids that ended at this frame: their smoothing state is freed. */

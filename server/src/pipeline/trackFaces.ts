@@ -2,7 +2,7 @@ import { defer, map, type OperatorFunction } from 'rxjs';
 import type { FaceDetection } from '../vision/types.ts';
 import { FaceTracker, type FaceTrackerOptions, type TrackerUpdate } from './FaceTracker.ts';
 
-/** The detector's output for one frame of one stream, at the time the frame was captured. */
+/** The detector's output for one frame of one stream, at the frame's time (its arrival at the server). */
 export interface DetectionsAt {
   timeMs: number;
   detections: readonly FaceDetection[];

@@ -1,0 +1,39 @@
+import type { AnalysedFrame } from '../../server/src/pipeline/analyseStream.ts';
+import type { AffectPrediction, FaceDetection } from '../../server/src/vision/types.ts';
+
+const prediction: AffectPrediction = {
+  valence: 0.4,
+  arousal: -0.2,
+  expression: { label: 'happiness', probs: { neutral: 0.3, happiness: 0.7 } },
+  aus: { AU12: { p: 0.8, active: true } },
+};
+const detection: FaceDetection = {
+  box: { x: 600, y: -10, width: 80, height: 100 },
+  keypoints: [],
+  score: 0.9,
+};
+
+/**
+ * A frame of stream `s` that arrived at `arrivalTime`, with the tracker's confirmed faces and ended ids;
+ * each stage after arrival takes a few ms (decoded +30, detection +31..+36, inference done +40).
+ */
+export function analysedFrameAt(arrivalTime: number, faceIds: number[], ended: number[] = []): AnalysedFrame {
+  return {
+    frame: {
+      roomId: 'r',
+      peerId: 'p',
+      streamId: 's',
+      seq: 0,
+      width: 640,
+      height: 480,
+      pixels: new Uint8Array(0),
+      arrivalTime,
+      decodedTime: arrivalTime + 30,
+    },
+    detectStart: arrivalTime + 31,
+    detectEnd: arrivalTime + 36,
+    inferEnd: arrivalTime + 40,
+    faces: faceIds.map((id) => ({ id, detection, prediction })),
+    ended,
+  };
+}
