@@ -35,11 +35,8 @@ export interface ReplayedStream {
   stop(): void;
 }
 
-/**
- * A video producer fed by ffmpeg replaying the encoded face video as RTP without re-encoding, into a
- * PlainTransport of a peer in `roomId`: a call participant's stream at the cost of a file copy.
- */
-export async function replayIntoRoom(app: App, roomId: string, file: string, ssrc: number): Promise<ReplayedStream> {
+/** A VP8 video producer of a new peer in `roomId`, fed over a PlainTransport by whatever sends RTP to `port`. */
+export async function plainVideoProducer(app: App, roomId: string, ssrc: number, payloadType = PAYLOAD_TYPE) {
   const { room, peer } = await app.rooms.join(roomId, { displayName: `replay-${ssrc}`, analysed: true });
   const transport = await room.router.createPlainTransport({
     listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
@@ -49,11 +46,27 @@ export async function replayIntoRoom(app: App, roomId: string, file: string, ssr
   const producer = await transport.produce({
     kind: 'video',
     rtpParameters: {
-      codecs: [{ mimeType: 'video/VP8', payloadType: PAYLOAD_TYPE, clockRate: 90000 }],
+      codecs: [{ mimeType: 'video/VP8', payloadType, clockRate: 90000 }],
       encodings: [{ ssrc }],
     },
   });
   peer.adoptProducer(producer);
+  return {
+    producerId: producer.id,
+    port: transport.tuple.localPort,
+    close() {
+      room.leave(peer.id);
+      transport.close();
+    },
+  };
+}
+
+/**
+ * A video producer fed by ffmpeg replaying the encoded face video as RTP without re-encoding, into a
+ * PlainTransport of a peer in `roomId`: a call participant's stream at the cost of a file copy.
+ */
+export async function replayIntoRoom(app: App, roomId: string, file: string, ssrc: number): Promise<ReplayedStream> {
+  const producer = await plainVideoProducer(app, roomId, ssrc);
   const sender = spawn(
     'ffmpeg',
     [
@@ -61,17 +74,16 @@ export async function replayIntoRoom(app: App, roomId: string, file: string, ssr
       '-re', '-stream_loop', '-1', '-i', file,
       '-an', '-c:v', 'copy',
       '-f', 'rtp', '-payload_type', String(PAYLOAD_TYPE), '-ssrc', String(ssrc),
-      `rtp://127.0.0.1:${transport.tuple.localPort}`,
+      `rtp://127.0.0.1:${producer.port}`,
     ],
     { stdio: 'ignore' },
   );
   return {
-    producerId: producer.id,
+    producerId: producer.producerId,
     sender,
     stop() {
       sender.kill('SIGKILL');
-      room.leave(peer.id);
-      transport.close();
+      producer.close();
     },
   };
 }

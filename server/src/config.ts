@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   TAP_FPS: int(1, 60).default(15),
   TAP_KEYFRAME_INTERVAL_MS: int(200, 60000).default(2000),
   TAP_RESTART_DELAY_MS: int(0, 60000).default(250),
+  /** A decoder without a frame this long after it started is stopped (undecodable media); restarts back off. */
+  TAP_FIRST_FRAME_TIMEOUT_MS: int(500, 600000).default(10_000),
   /** A frame decoded later than this after its arrival is dropped, and its decoder restarted past the backlog. */
   TAP_MAX_LAG_MS: int(100, 60000).default(1000),
   FFMPEG_PATH: z.string().default('ffmpeg'),
@@ -152,6 +154,7 @@ export interface Config {
     fps: number;
     keyFrameIntervalMs: number;
     restartDelayMs: number;
+    firstFrameTimeoutMs: number;
     maxLagMs: number;
     ffmpegPath: string;
     maxTaps: number;
@@ -246,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fps: e.TAP_FPS,
       keyFrameIntervalMs: e.TAP_KEYFRAME_INTERVAL_MS,
       restartDelayMs: e.TAP_RESTART_DELAY_MS,
+      firstFrameTimeoutMs: e.TAP_FIRST_FRAME_TIMEOUT_MS,
       maxLagMs: e.TAP_MAX_LAG_MS,
       ffmpegPath: e.FFMPEG_PATH,
       maxTaps: e.MAX_TAPS,

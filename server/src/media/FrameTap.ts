@@ -17,8 +17,13 @@ export interface FrameTapOptions {
   fps: number;
   /** While no frame arrives for this long, a keyframe is requested again. */
   keyFrameIntervalMs: number;
-  /** Pause before a crashed decoder is started again, so a decoder that cannot start does not spin. */
+  /**
+   * Pause before a failed decoder is started again, doubled for each failure in a row (up to
+   * MAX_RESTART_DELAY_MS): a stream that never decodes costs a decoder start now and then, not a spinning one.
+   */
   restartDelayMs: number;
+  /** A decoder with no frame this long after it started has failed (garbage or undecodable media): stopped. */
+  firstFrameTimeoutMs: number;
   /**
    * A frame decoded this long after it arrived is stale: it is dropped, and the decoder, which has fallen
    * behind (starved of CPU, with a backlog in its socket), is restarted at a fresh keyframe.
@@ -26,6 +31,9 @@ export interface FrameTapOptions {
   maxLagMs: number;
   ffmpegPath: string;
 }
+
+/** awaiting-media: no decoder until the stream's next packet; backing-off: a failed decoder's pause. */
+export type DecoderState = 'awaiting-media' | 'running' | 'backing-off';
 
 export interface TapIds {
   roomId: string;
@@ -46,6 +54,12 @@ const FIRST_FRAME_RETRY_MS = 250;
  * In between, its stale frames are just dropped.
  */
 const MIN_BACKLOG_RESTART_INTERVAL_MS = 10_000;
+const MAX_RESTART_DELAY_MS = 60_000;
+
+/** The pause before restarting a decoder after `failures` decoders in a row ended without a frame. */
+export function restartDelayMs(baseMs: number, failures: number): number {
+  return Math.min(MAX_RESTART_DELAY_MS, baseMs * 2 ** Math.max(0, failures - 1));
+}
 
 /**
  * Decoded frames of one video producer: a server-side consumer on a PlainTransport, relayed to a native
@@ -65,6 +79,10 @@ export class FrameTap {
   #lastKeyFrameRequest = 0;
   #keyFrameTimer?: NodeJS.Timeout;
   #restartTimer?: NodeJS.Timeout;
+  #firstFrameTimer?: NodeJS.Timeout;
+  #decoderState: DecoderState = 'awaiting-media';
+  /** Decoders in a row that ended (exit or first-frame timeout) without delivering a frame. */
+  #failures = 0;
   #lastBacklogRestart = Number.NEGATIVE_INFINITY;
   /** Smallest (decoded time - media time) of this decoder's frames: how far it runs behind when it keeps up. */
   #minDecodeOffset = Number.POSITIVE_INFINITY;
@@ -115,9 +133,7 @@ export class FrameTap {
       await consumer.resume();
       // No ffmpeg for a producer that sends nothing: the decoder starts with the stream's first packet
       // (the packets before it listens are lost, and keyframes are asked for until its first frame).
-      relay.firstPacket
-        .then(() => tap.#startDecoder())
-        .catch((error: unknown) => log.error('decoder start failed', { streamId: tap.streamId, error }));
+      tap.#startWithMedia();
       tap.#keyFrameTimer = setInterval(() => tap.#requestKeyFrameIfNeeded(), FIRST_FRAME_RETRY_MS);
       return tap;
     } catch (error) {
@@ -132,11 +148,16 @@ export class FrameTap {
     return this.#decoder?.pid;
   }
 
+  get decoderState(): DecoderState {
+    return this.#decoderState;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#keyFrameTimer);
     clearTimeout(this.#restartTimer);
+    clearTimeout(this.#firstFrameTimer);
     this.#decoder?.stop();
     this.transport.close();
     this.relay.close();
@@ -157,6 +178,7 @@ export class FrameTap {
       maxFps: this.options.fps,
     });
     this.#decoder = decoder;
+    this.#decoderState = 'running';
     this.#decoderStartTime = Date.now();
     this.#decoderListening = false;
     this.#minDecodeOffset = Number.POSITIVE_INFINITY;
@@ -166,14 +188,18 @@ export class FrameTap {
     decoder.once('exit', ({ expected, code, signal, lastLog }) => {
       this.metrics.decoders.dec();
       if (expected || this.#closed) return;
-      this.metrics.decoderRestarts.inc();
-      log.warn('decoder exited; restarting', { streamId: this.streamId, code, signal, lastLog: lastLog.slice(-5) });
-      this.#restartTimer = setTimeout(() => {
-        this.#startDecoder().catch((error: unknown) => log.error('decoder restart failed', { error }));
-      }, this.options.restartDelayMs);
+      log.warn('decoder exited', { streamId: this.streamId, code, signal, lastLog: lastLog.slice(-5) });
+      this.#restartLater(decoder);
     });
+    clearTimeout(this.#firstFrameTimer);
+    this.#firstFrameTimer = setTimeout(() => {
+      if (decoder !== this.#decoder || this.#closed || this.#lastFrameTime >= this.#decoderStartTime) return;
+      log.warn('decoder gave no frame; stopping it', { streamId: this.streamId, afterMs: this.options.firstFrameTimeoutMs });
+      decoder.stop();
+      this.#restartLater(decoder);
+    }, this.options.firstFrameTimeoutMs);
     if (!(await this.relay.retarget(port))) {
-      log.warn('decoder did not open its port in time; capture times fall back to decode times', {
+      log.warn('decoder did not open its port in time; arrival times fall back to decode times', {
         streamId: this.streamId,
       });
     }
@@ -183,13 +209,39 @@ export class FrameTap {
     log.info('decoder started', { streamId: this.streamId, pid: decoder.pid, codec: this.codec.mimeType });
   }
 
+  /** Starts another decoder after the back-off for `failed`, which ended unasked or timed out. */
+  #restartLater(failed: FfmpegDecoder): void {
+    if (failed !== this.#decoder) return;
+    this.#decoder = undefined;
+    if (this.#lastFrameTime < this.#decoderStartTime) this.#failures += 1;
+    this.metrics.decoderRestarts.inc();
+    const delayMs = restartDelayMs(this.options.restartDelayMs, this.#failures);
+    log.info('decoder restarts', { streamId: this.streamId, delayMs, failuresInARow: this.#failures });
+    this.#decoderState = 'backing-off';
+    const packetsBefore = this.relay.packetsReceived;
+    this.#restartTimer = setTimeout(() => {
+      // A paused (or silent) producer gets its decoder back with its next packet, not with the next timer.
+      if (this.relay.packetsReceived > packetsBefore) this.#startDecoder().catch((error: unknown) => log.error('decoder restart failed', { error }));
+      else this.#startWithMedia();
+    }, delayMs);
+  }
+
+  #startWithMedia(): void {
+    this.#decoderState = 'awaiting-media';
+    this.relay
+      .nextPacket()
+      .then(() => this.#startDecoder())
+      .catch((error: unknown) => log.error('decoder start failed', { streamId: this.streamId, error }));
+  }
+
   #onFrame(decoded: DecodedFrame): void {
     if (this.#lastFrameTime < this.#decoderStartTime) {
+      this.#failures = 0;
       log.info('first frame', { streamId: this.streamId, msAfterDecoderStart: decoded.decodedTime - this.#decoderStartTime });
     }
     this.#lastFrameTime = decoded.decodedTime;
     const arrival = this.relay.arrivalOf(decoded.pts);
-    const captureTime = arrival ?? decoded.decodedTime;
+    const arrivalTime = arrival ?? decoded.decodedTime;
     if (arrival !== undefined) this.metrics.tapLatency.observe((decoded.decodedTime - arrival) / 1000);
     // How late the frame is: from its arrival when that is known, else from its media time, which is what a
     // decoder so far behind that the relay has forgotten the arrival (or never mapped it) still reports.
@@ -210,7 +262,7 @@ export class FrameTap {
       width: decoded.width,
       height: decoded.height,
       pixels: decoded.pixels,
-      captureTime,
+      arrivalTime,
       decodedTime: decoded.decodedTime,
     });
   }

@@ -32,9 +32,8 @@ export class RtpRelay {
   #packets = 0;
   #generation = 0;
   #closed = false;
-  #onFirstPacket?: () => void;
-  /** Resolves when the stream's first packet comes in (never, for a producer that sends nothing). */
-  readonly firstPacket = new Promise<void>((resolve) => (this.#onFirstPacket = resolve));
+  /** Waiting for the stream's next packet. */
+  #awaitingPacket: (() => void)[] = [];
 
   /** Only the tapped stream itself goes to the decoder: not RTX, padding or probation packets. */
   private constructor(private readonly stream: RelayedStream) {}
@@ -56,6 +55,11 @@ export class RtpRelay {
 
   get packetsReceived(): number {
     return this.#packets;
+  }
+
+  /** Resolves when the stream's next packet comes in (never, while its producer sends nothing). */
+  nextPacket(): Promise<void> {
+    return new Promise((resolve) => this.#awaitingPacket.push(resolve));
   }
 
   /**
@@ -106,7 +110,9 @@ export class RtpRelay {
     const header = parseRtpHeader(packet);
     if (!header || header.payloadType !== this.stream.payloadType || header.ssrc !== this.stream.ssrc) return;
     this.#packets += 1;
-    if (this.#packets === 1) this.#onFirstPacket?.();
+    if (this.#awaitingPacket.length > 0) {
+      for (const resolve of this.#awaitingPacket.splice(0)) resolve();
+    }
     if (!this.#arrivals.has(header.timestamp)) {
       this.#arrivals.set(header.timestamp, Date.now());
       if (this.#arrivals.size > REMEMBERED_FRAMES) {
