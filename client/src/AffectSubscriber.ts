@@ -5,7 +5,7 @@
  *   subscriber.onEvent((event) => console.log(event.type, event.faceId, event.seq));
  */
 import { io, type Socket } from 'socket.io-client';
-import { AffectStreamEventSchema, type AffectStreamEvent } from '../../protocol/affect-event.ts';
+import { AFFECT_EVENT_VERSION, AffectStreamEventSchema, type AffectStreamEvent } from '../../protocol/affect-event.ts';
 import { AFFECT_EVENT, AFFECT_NAMESPACE, type Subscription } from '../../protocol/affect-subscriber.ts';
 import type { Ack } from '../../protocol/signaling.ts';
 
@@ -22,9 +22,18 @@ export interface AffectSubscriberOptions {
 }
 
 type Listener = (event: AffectStreamEvent) => void;
+/** An event that failed the schema: `version` when its `v` is not this client's (a newer or older server). */
+export interface RejectedEvent {
+  reason: 'version' | 'schema';
+  v: unknown;
+  message: string;
+}
+type RejectListener = (rejected: RejectedEvent) => void;
 
 export class AffectSubscriber {
   readonly #listeners = new Set<Listener>();
+  readonly #rejectListeners = new Set<RejectListener>();
+  #rejected = 0;
   /** The next sequence number expected per stream: a jump is a gap (events lost). */
   readonly #expected = new Map<string, number>();
   #gaps = 0;
@@ -64,6 +73,20 @@ export class AffectSubscriber {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` for every event dropped by validation: a server speaking another protocol version is
+   * then visible at once, instead of as silence.
+   */
+  onRejected(listener: RejectListener): () => void {
+    this.#rejectListeners.add(listener);
+    return () => this.#rejectListeners.delete(listener);
+  }
+
+  /** Events dropped by validation. */
+  get rejected(): number {
+    return this.#rejected;
+  }
+
   /** How many times a stream's sequence numbers jumped, i.e. events were lost. */
   get gaps(): number {
     return this.#gaps;
@@ -87,12 +110,22 @@ export class AffectSubscriber {
       event = raw as AffectStreamEvent;
     } else {
       const parsed = AffectStreamEventSchema.safeParse(raw);
-      if (!parsed.success) return;
+      if (!parsed.success) {
+        this.#reject(raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+        return;
+      }
       event = parsed.data;
     }
     const expected = this.#expected.get(event.producerId);
     if (expected !== undefined && event.seq > expected) this.#gaps += 1;
     this.#expected.set(event.producerId, Math.max(expected ?? 0, event.seq + 1));
     for (const listener of this.#listeners) listener(event);
+  }
+
+  #reject(raw: unknown, message: string): void {
+    this.#rejected += 1;
+    const v = typeof raw === 'object' && raw !== null ? (raw as { v?: unknown }).v : undefined;
+    const rejected: RejectedEvent = { reason: v === AFFECT_EVENT_VERSION ? 'schema' : 'version', v, message };
+    for (const listener of this.#rejectListeners) listener(rejected);
   }
 }
