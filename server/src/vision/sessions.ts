@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 
 export type ProviderChoice = 'auto' | 'cpu' | 'cuda';
@@ -15,6 +18,11 @@ export interface SessionFactoryOptions {
   interOpThreads?: number;
   /** Receives the one line saying which provider runs and why. Default `console.info`. */
   log?: (line: string) => void;
+  /**
+   * The CUDA provider library onnxruntime would load. Default: the one next to onnxruntime-node's binding
+   * (`cudaProviderLibrary()`); tests point it elsewhere.
+   */
+  cudaProviderLibrary?: string;
 }
 
 export interface SessionFactory {
@@ -24,6 +32,23 @@ export interface SessionFactory {
 
 export class ProviderUnavailableError extends Error {
   override name = 'ProviderUnavailableError';
+}
+
+const PROVIDER_LIBRARY: Partial<Record<NodeJS.Platform, string>> = {
+  linux: 'libonnxruntime_providers_cuda.so',
+  win32: 'onnxruntime_providers_cuda.dll',
+};
+
+/**
+ * Where onnxruntime-node looks for its CUDA provider: next to its native binding, where docs/gpu.md's install
+ * step puts it (onnxruntime loads providers from its own directory, not the library path). Undefined on
+ * platforms with no CUDA build.
+ */
+export function cudaProviderLibrary(): string | undefined {
+  const name = PROVIDER_LIBRARY[process.platform];
+  if (!name) return undefined;
+  const packageDir = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  return path.join(packageDir, 'bin', 'napi-v6', process.platform, process.arch, name);
 }
 
 /**
@@ -43,11 +68,25 @@ export function createSessionFactory(options: SessionFactoryOptions = {}): Sessi
     logSeverityLevel: 3,
   });
   const threads = `intra-op threads ${options.intraOpThreads ?? 1}, inter-op threads ${options.interOpThreads ?? 1}`;
+  const cudaLibrary = options.cudaProviderLibrary ?? cudaProviderLibrary();
 
   async function settle(model: string | Uint8Array): Promise<{ session: InferenceSession; provider: Provider }> {
     if (choice === 'cpu') {
       const session = await open(model, 'cpu');
       log(`vision: onnxruntime runs on CPU (provider 'cpu' configured; ${threads})`);
+      return { session, provider: 'cpu' };
+    }
+    // Asked for a provider it lacks, onnxruntime prints its own red error (once per worker thread) before
+    // failing: a plain CPU machine would look broken at every start. Missing is known without asking.
+    if (!cudaLibrary || !existsSync(cudaLibrary)) {
+      const missing = cudaLibrary ? `${cudaLibrary} is not installed` : `onnxruntime has no CUDA build for ${process.platform}`;
+      if (choice === 'cuda') {
+        throw new ProviderUnavailableError(
+          `vision: provider 'cuda' is configured but ${missing}; install it as docs/gpu.md says, or configure provider 'auto' or 'cpu'`,
+        );
+      }
+      const session = await open(model, 'cpu');
+      log(`vision: onnxruntime runs on CPU (provider 'auto' configured, no CUDA provider: ${missing}; ${threads})`);
       return { session, provider: 'cpu' };
     }
     try {
