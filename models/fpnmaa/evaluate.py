@@ -3,6 +3,10 @@
   python -m fpnmaa.evaluate --crops models/cache/crops --labels models/cache/labels.npz \
       [--onnx models/affect/fpn-maa-realtime.onnx] --out models/runs/eval.json
 
+Any ONNX model meeting the contract on a dataset folder (score.py; datasets.py for the layouts), official scores:
+
+  python -m fpnmaa.evaluate --onnx MODEL.onnx --dataset affwild2:DIR [--split Validation_Set] [--aligned] --out X.json
+
 The student is evaluated through the exported file (onnxruntime, CPU) on the served crop (centre 112 of the stored
 128 crop), with the AU thresholds from the file's metadata. Two validation sets: the in-the-wild split (labelled
 faces, 7 paper classes; 'contempt' faces are excluded) and FER+ valid (majority-vote label over all 10 vote columns
@@ -59,11 +63,28 @@ def affect_report(y, expr_probs, au_active, valence, arousal):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--crops", required=True)
-    ap.add_argument("--labels", required=True)
+    ap.add_argument("--crops")
+    ap.add_argument("--labels")
     ap.add_argument("--onnx", default=None)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--dataset", help="KIND:DIR, KIND one of affwild2, ferplus, folders, rafdb, affectnet (score.py)")
+    ap.add_argument("--split", default=None, help="the dataset's split (default: Validation_Set / valid / none)")
+    ap.add_argument("--aligned", action="store_true", help="the dataset's own aligned crops instead of the server's detector + aligner")
+    ap.add_argument("--every", type=int, default=1, help="every Nth image (long videos)")
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    if args.dataset:
+        if not args.onnx or ":" not in args.dataset:
+            ap.error("--dataset KIND:DIR needs --onnx")
+        from .score import evaluate_dataset, print_report
+        kind, root = args.dataset.split(":", 1)
+        report = evaluate_dataset(args.onnx, kind, root, args.split, args.aligned, args.every, args.limit, args.threads)
+        print_report(report)
+        json.dump(report, open(args.out, "w"), indent=1)
+        return
+    if not (args.crops and args.labels):
+        ap.error("--crops and --labels (or --dataset)")
     meta, x_u8, lab = load_data(args.crops, args.labels)
     val = np.where(lab["is_val"])[0]
     y = lab["labels"][val]

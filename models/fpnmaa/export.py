@@ -24,7 +24,7 @@ from . import metrics as M
 from .model import FPNMAA, INPUT_SIZE
 from .au_blendshapes import NEUTRAL_CAP
 from .teachers import AU_LABELS
-from .train import MEAN, STD, load_data, predict
+from .train import MEAN, STD, augment_view, load_data, predict
 
 PAPER = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 CROP = {"method": "eyes-mouth-v1", "scale": 3.0, "shift": 0.5}
@@ -40,6 +40,51 @@ def fixture_input(size, seed=1234):
 def onnx_name_version(path):
     props = {p.key: p.value for p in onnx.load(path).metadata_props}
     return f"{props.get('affect.name', path)} {props.get('affect.version', '')}".strip()
+
+
+def write_contract_onnx(model, out, props, size, parity_inputs):
+    """Exports `model` (eval mode; outputs va, expr, au) to `out` with the contract metadata `props`: opset 18, weights
+    inside the file, dynamic batch N, no build-machine paths in node metadata. Checks PyTorch vs onnxruntime on each
+    of `parity_inputs` (float32 [n, 3, size, size]) and returns the max |diff| (fails above 1e-4)."""
+    model.eval()
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    dummy = torch.zeros(2, 3, size, size)
+    torch.onnx.export(model, (dummy,), out, input_names=["input"], output_names=["va", "expr", "au"],
+                      dynamic_axes={"input": {0: "N"}, "va": {0: "N"}, "expr": {0: "N"}, "au": {0: "N"}},
+                      opset_version=18, external_data=False, dynamo=True)
+    m = onnx.load(out)
+    # The exporter records each node's Python stack trace and module path: the build machine's file paths,
+    # nothing the runtime reads. A shipped file should not carry them.
+    for node in m.graph.node:
+        del node.metadata_props[:]
+    onnx.helper.set_model_props(m, props)
+    onnx.checker.check_model(m)
+    onnx.save(m, out)
+    if os.path.exists(out + ".data"):
+        raise SystemExit("exporter wrote external data")
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(out, so, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for x in parity_inputs:
+        with torch.no_grad():
+            ref = [t.numpy() for t in model(torch.from_numpy(x))]
+        got = sess.run(["va", "expr", "au"], {"input": x})
+        worst = max(worst, max(float(np.abs(r - g).max()) for r, g in zip(ref, got)))
+    if worst > 1e-4:
+        raise SystemExit(f"{out}: parity torch vs onnxruntime failed, max |diff| {worst:.2e} > 1e-4")
+    return worst
+
+
+def parity_fixture(model, out_onnx, size, path):
+    """PyTorch outputs for fixture_input(size), as JSON, for the Node parity tests (which rebuild the input)."""
+    x = fixture_input(size)
+    with torch.no_grad():
+        va_, ex_, au_ = [t.numpy()[0].tolist() for t in model(torch.from_numpy(x))]
+    json.dump({"comment": "PyTorch outputs for fixture_input(size) (models/fpnmaa/export.py); the Node test rebuilds the input",
+               "model": os.path.basename(out_onnx), "input_size": size, "va": va_, "expr": ex_, "au": au_},
+              open(path, "w"), indent=1)
 
 
 def main():
@@ -113,45 +158,12 @@ def main():
         "affect.au_thresholds": json.dumps(thr),
     }
 
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    dummy = torch.zeros(2, 3, size, size)
-    torch.onnx.export(model, (dummy,), args.out, input_names=["input"], output_names=["va", "expr", "au"],
-                      dynamic_axes={"input": {0: "N"}, "va": {0: "N"}, "expr": {0: "N"}, "au": {0: "N"}},
-                      opset_version=18, external_data=False, dynamo=True)
-    m = onnx.load(args.out)
-    # The exporter records each node's Python stack trace and module path: the build machine's file paths,
-    # nothing the runtime reads. A shipped file should not carry them.
-    for node in m.graph.node:
-        del node.metadata_props[:]
-    onnx.helper.set_model_props(m, props)
-    onnx.checker.check_model(m)
-    onnx.save(m, args.out)
-    if os.path.exists(args.out + ".data"):
-        raise SystemExit("exporter wrote external data")
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    sess = ort.InferenceSession(args.out, so, providers=["CPUExecutionProvider"])
-    xs = [fixture_input(size)]
-    from .train import augment_view
-    xs.append(augment_view(x_u8[val[:32]], size, False, None).numpy())
-    worst = 0.0
-    for x in xs:
-        with torch.no_grad():
-            ref = [t.numpy() for t in model(torch.from_numpy(x))]
-        got = sess.run(["va", "expr", "au"], {"input": x})
-        worst = max(worst, max(float(np.abs(r - g).max()) for r, g in zip(ref, got)))
+    worst = write_contract_onnx(model, args.out, props, size, [fixture_input(size), augment_view(x_u8[val[:32]], size, False, None).numpy()])
     print(f"parity torch vs onnxruntime (python): max |diff| = {worst:.2e}")
-    assert worst <= 1e-4, worst
     size_mb = os.path.getsize(args.out) / 1e6
     print(f"wrote {args.out} ({size_mb:.2f} MB), au thresholds {thr}")
     if args.fixture_json:
-        x = fixture_input(size)
-        with torch.no_grad():
-            va_, ex_, au_ = [t.numpy()[0].tolist() for t in model(torch.from_numpy(x))]
-        json.dump({"comment": "PyTorch outputs for fixture_input(size) (models/fpnmaa/export.py); the Node test rebuilds the input",
-                   "model": os.path.basename(args.out), "input_size": size, "va": va_, "expr": ex_, "au": au_},
-                  open(args.fixture_json, "w"), indent=1)
+        parity_fixture(model, args.out, size, args.fixture_json)
     json.dump({"au_thresholds": thr, "parity_max_abs_diff": worst, "size_mb": size_mb, "props": props},
               open(os.path.join(os.path.dirname(args.ckpt), "export.json"), "w"), indent=1)
 

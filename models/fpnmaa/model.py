@@ -8,7 +8,8 @@ fpn-maa-realtime: a slim ResNet-style backbone (BasicBlocks, widths 32-64-128-25
 fpn-maa-mfn: MobileFaceNet (mobilefacenet.py; taps at strides 4-8-16-16) with the realtime variant's FPN and heads;
   "mfn" has the layout of the face-recognition weights it starts from (train.py --init-backbone), "mfn-bn" is the
   same network with batch norm layers, to train from scratch (batch norm folds into the convolutions on export).
-The VA head ends in tanh (contract: values in [-1, 1]).
+The VA head ends in tanh (contract: values in [-1, 1]); va_out="clip" instead clips to +-0.99, as the paper's
+reference code does at prediction time (its VA head is linear; convert_paper.py).
 """
 import torch
 import torch.nn as nn
@@ -121,9 +122,12 @@ class FPN(nn.Module):
 
 
 class FPNMAA(nn.Module):
-    def __init__(self, arch="realtime", n_expr=7, n_au=12):
+    def __init__(self, arch="realtime", n_expr=7, n_au=12, va_out="tanh"):
         super().__init__()
         self.arch = arch
+        if va_out not in ("tanh", "clip"):
+            raise ValueError(va_out)
+        self.va_out = va_out
         if arch == "r50":
             self.backbone, ch, sep = ResNet50(), 256, False
         elif arch == "realtime":
@@ -147,7 +151,9 @@ class FPNMAA(nn.Module):
 
     def forward(self, x):
         f = self.features(x)
-        return torch.tanh(self.va(f)), self.expr(f), self.au(f)
+        va = self.va(f)
+        va = torch.tanh(va) if self.va_out == "tanh" else va.clamp(-0.99, 0.99)
+        return va, self.expr(f), self.au(f)
 
 
 INPUT_SIZE = {"realtime": 112, "mfn": 112, "mfn-bn": 112, "r50": 128}
