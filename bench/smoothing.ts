@@ -25,7 +25,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { from, lastValueFrom, map, toArray } from 'rxjs';
+import { from, lastValueFrom, toArray } from 'rxjs';
 import { loadConfig } from '../server/src/config.ts';
 import { AU_RELEASE_GAP, auThresholdsFromModel, type AffectSmoothingOptions } from '../server/src/pipeline/affectSmoothing.ts';
 import { smoothAffect, type AffectFrame } from '../server/src/pipeline/smoothAffect.ts';
@@ -292,12 +292,12 @@ const model = await loadAffectModel(config.vision.affectModelPath, { sessions })
 const aligner = createFaceAligner(model.info);
 
 const started = performance.now();
-const inferred: { timeMs: number; detections: FaceDetection[]; predictions: AffectPrediction[] }[] = [];
+const inferred: { timeMs: number; faces: { detection: FaceDetection; prediction: AffectPrediction }[] }[] = [];
 for await (const image of rgbFrames(file)) {
   const detections = await detector.detect(image);
   const crops = aligner.align(detections.map((detection) => ({ image, detection })));
   const predictions = await model.predict(crops, detections.length);
-  inferred.push({ timeMs: inferred.length * FRAME_MS, detections, predictions });
+  inferred.push({ timeMs: inferred.length * FRAME_MS, faces: detections.map((detection, i) => ({ detection, prediction: predictions[i]! })) });
 }
 const inferMs = (performance.now() - started) / inferred.length;
 await detector.release();
@@ -306,14 +306,6 @@ await model.release();
 const tracked: AffectFrame[] = await lastValueFrom(
   from(inferred).pipe(
     trackFaces(defaults.tracking),
-    map((frame) => ({
-      timeMs: frame.timeMs,
-      ended: frame.ended,
-      faces: frame.faces.map((face) => ({
-        id: face.id,
-        prediction: frame.predictions[frame.detections.indexOf(face.detection)]!,
-      })),
-    })),
     toArray(),
   ),
 );

@@ -1,4 +1,4 @@
-import type { FaceDetection, Point } from '../vision/types.ts';
+import type { Point } from '../vision/types.ts';
 import { minCostAssignment } from './assignment.ts';
 import { type FacePlace, faceMatchCost } from './faceMatching.ts';
 
@@ -22,15 +22,17 @@ export interface FaceTrackerOptions {
   maxTracks?: number;
 }
 
-export interface TrackedFace {
-  /** Stable for as long as the track lives; ids are never reused by one tracker. */
-  id: number;
-  detection: FaceDetection;
+/** What the tracker follows: anything found at a place in the frame (a detection, or a detection with its affect). */
+export interface Placed {
+  detection: FacePlace;
 }
 
-export interface TrackerUpdate {
-  /** Confirmed tracks matched in this update, in detection order. */
-  faces: TrackedFace[];
+/** A face of the update with its track id, stable for as long as the track lives; ids are never reused by one tracker. */
+export type Tracked<T extends Placed> = T & { id: number };
+
+export interface TrackerUpdate<T extends Placed> {
+  /** Confirmed tracks matched in this update, in input order. */
+  faces: Tracked<T>[];
   /** Ids of confirmed tracks that ended in this update; each id ends once. */
   ended: number[];
 }
@@ -70,7 +72,7 @@ function predict(track: Track, timeMs: number): FacePlace {
  * miss. A confirmed track survives misses up to `maxMissMs`, then is reported in `ended`. Time is
  * whatever clock the caller passes (a frame's arrival time suits: independent of processing delays).
  */
-export class FaceTracker {
+export class FaceTracker<T extends Placed> {
   readonly #minHits: number;
   readonly #maxMissMs: number;
   readonly #maxCost: number;
@@ -85,7 +87,7 @@ export class FaceTracker {
     this.#maxTracks = options.maxTracks ?? 32;
   }
 
-  update(detections: readonly FaceDetection[], timeMs: number): TrackerUpdate {
+  update(items: readonly T[], timeMs: number): TrackerUpdate<T> {
     const ended: number[] = [];
     const live = this.#tracks.filter((t) => {
       const expired = timeMs - t.lastSeenMs > this.#maxMissMs;
@@ -95,8 +97,8 @@ export class FaceTracker {
 
     const cost = live.map((t) => {
       const predicted = predict(t, timeMs);
-      return detections.map((d) => {
-        const c = faceMatchCost(predicted, d);
+      return items.map((item) => {
+        const c = faceMatchCost(predicted, item.detection);
         return c <= this.#maxCost ? c : Number.POSITIVE_INFINITY;
       });
     });
@@ -107,26 +109,26 @@ export class FaceTracker {
     // Tentative tracks must hit every update; confirmed ones coast until they expire above.
     const next = live.filter((t) => t.id !== undefined && !matched.has(t));
     let room = this.#maxTracks - next.length - matched.size;
-    const faces: TrackedFace[] = [];
-    detections.forEach((d, di) => {
+    const faces: Tracked<T>[] = [];
+    items.forEach((item, di) => {
       let track = trackOfDetection.get(di);
       if (track) {
-        this.#observe(track, d, timeMs);
+        this.#observe(track, item.detection, timeMs);
       } else if (room > 0) {
         room--;
-        track = { id: undefined, hits: 1, lastSeenMs: timeMs, place: d, vx: 0, vy: 0 };
+        track = { id: undefined, hits: 1, lastSeenMs: timeMs, place: item.detection, vx: 0, vy: 0 };
       } else {
         return;
       }
       if (track.id === undefined && track.hits >= this.#minHits) track.id = this.#nextId++;
-      if (track.id !== undefined) faces.push({ id: track.id, detection: d });
+      if (track.id !== undefined) faces.push({ ...item, id: track.id });
       next.push(track);
     });
     this.#tracks = next;
     return { faces, ended };
   }
 
-  #observe(track: Track, d: FaceDetection, timeMs: number): void {
+  #observe(track: Track, d: FacePlace, timeMs: number): void {
     const dt = timeMs - track.lastSeenMs;
     if (dt > 0) {
       const prev = track.place.box;

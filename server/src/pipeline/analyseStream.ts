@@ -1,27 +1,40 @@
-import { EMPTY, catchError, defer, forkJoin, map, of, switchMap, type OperatorFunction } from 'rxjs';
+import { EMPTY, asyncScheduler, catchError, defer, forkJoin, from, map, of, switchMap, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Frame } from '../media/Frame.ts';
 import type { FaceInFrame } from '../vision/FaceAligner.ts';
-import type { FaceDetector } from '../vision/FaceDetector.ts';
 import type { AffectPrediction, FaceDetection } from '../vision/types.ts';
-import type { FaceTrackerOptions } from './FaceTracker.ts';
+import type { FaceTrackerOptions, Tracked } from './FaceTracker.ts';
 import type { MicroBatcher } from './microBatch.ts';
 import { processLatest } from './processLatest.ts';
 import { smoothAffect, type SmoothAffectOptions } from './smoothAffect.ts';
 import { trackFaces } from './trackFaces.ts';
 
-/** One analysed frame of one stream: tracked faces with smoothed affect, and tracks that ended. */
-export interface AnalysedFrame {
-  frame: Frame;
-  /** When detection started and ended and inference finished, for per-stage latency. */
+/** A face of one frame: where it was found, and what the model made of it. */
+export interface AnalysedFace {
+  detection: FaceDetection;
+  prediction: AffectPrediction;
+}
+
+/** When detection started and ended and inference finished (scheduler clock: epoch ms), for per-stage latency. */
+export interface AnalysisTimes {
   detectStart: number;
   detectEnd: number;
   inferEnd: number;
-  faces: { id: number; detection: FaceDetection; prediction: AffectPrediction }[];
+}
+
+/** One analysed frame of one stream: tracked faces with smoothed affect, and tracks that ended. */
+export interface AnalysedFrame extends AnalysisTimes {
+  frame: Frame;
+  faces: Tracked<AnalysedFace>[];
   ended: number[];
 }
 
+/** What analysis needs of a detector (FaceDetector has it); an Observable lets marble tests time it. */
+export interface Detector {
+  detect(image: Frame): ObservableInput<FaceDetection[]>;
+}
+
 export interface AnalyseStreamOptions {
-  detector: FaceDetector;
+  detector: Detector;
   inference: MicroBatcher<FaceInFrame, AffectPrediction>;
   tracking?: FaceTrackerOptions;
   smoothing?: SmoothAffectOptions;
@@ -29,49 +42,43 @@ export interface AnalyseStreamOptions {
   onDrop?: (frame: Frame) => void;
   /** A frame whose analysis failed (detector or model fault); the stream goes on with the next one. */
   onError?: (error: unknown, frame: Frame) => void;
+  /** Clock of the stage times and of the sampler. Default `asyncScheduler` (virtual inside `TestScheduler.run`). */
+  scheduler?: SchedulerLike;
 }
 
-interface Inferred {
+interface Inferred extends AnalysisTimes {
   frame: Frame;
   /** The frame's arrival time: the clock of tracking and smoothing, independent of processing delays. */
   timeMs: number;
-  detectStart: number;
-  detectEnd: number;
-  inferEnd: number;
-  detections: FaceDetection[];
-  predictions: AffectPrediction[];
+  faces: AnalysedFace[];
 }
 
 /**
  * Frames of one stream in, analysed frames out: latest-wins sampling (never a queue), detection,
- * inference through the shared micro-batcher, then tracking and causal smoothing in frame order.
- * Tracking runs after inference: the model does not need ids, and this keeps the busy period of one
- * frame a single async step that the sampler can see.
+ * inference through the shared micro-batcher (each prediction paired with its detection), then tracking
+ * and causal smoothing in frame order. Tracking runs after inference: the model does not need ids, and
+ * this keeps the busy period of one frame a single async step that the sampler can see.
  */
 export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<Frame, AnalysedFrame> {
-  const { detector, inference } = options;
+  const { detector, inference, scheduler = asyncScheduler } = options;
+  const infer = (frame: Frame, detections: FaceDetection[]) =>
+    detections.length
+      ? forkJoin(
+          detections.map((detection) => inference.submit({ image: frame, detection }).pipe(map((prediction) => ({ detection, prediction })))),
+        )
+      : of([]);
   const analyse = (frame: Frame) =>
-    defer(async () => {
-      const detectStart = Date.now();
-      const detections = await detector.detect(frame);
-      return { detectStart, detectEnd: Date.now(), detections };
+    defer(() => {
+      const detectStart = scheduler.now();
+      return from(detector.detect(frame)).pipe(
+        switchMap((detections) => {
+          const detectEnd = scheduler.now();
+          return infer(frame, detections).pipe(
+            map((faces): Inferred => ({ frame, timeMs: frame.arrivalTime, detectStart, detectEnd, inferEnd: scheduler.now(), faces })),
+          );
+        }),
+      );
     }).pipe(
-      switchMap(({ detectStart, detectEnd, detections }) =>
-        (detections.length
-          ? forkJoin(detections.map((detection) => inference.submit({ image: frame, detection })))
-          : of([] as AffectPrediction[])
-        ).pipe(
-          map((predictions): Inferred => ({
-            frame,
-            timeMs: frame.arrivalTime,
-            detectStart,
-            detectEnd,
-            inferEnd: Date.now(),
-            detections,
-            predictions,
-          })),
-        ),
-      ),
       catchError((error: unknown) => {
         options.onError?.(error, frame);
         return EMPTY;
@@ -81,24 +88,9 @@ export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<F
   return (frames) =>
     frames.pipe(
       // The frame tap already delivers at the analysis rate: frames are dropped here only while analysis is busy.
-      processLatest(analyse, { onDrop: options.onDrop }),
-      trackFaces<Inferred>(options.tracking),
-      map((inferred) => ({
-        ...inferred,
-        faces: inferred.faces.map((face) => ({
-          id: face.id,
-          detection: face.detection,
-          prediction: inferred.predictions[inferred.detections.indexOf(face.detection)]!,
-        })),
-      })),
+      processLatest(analyse, { onDrop: options.onDrop, scheduler }),
+      trackFaces(options.tracking),
       smoothAffect(options.smoothing),
-      map(({ frame, detectStart, detectEnd, inferEnd, faces, ended }): AnalysedFrame => ({
-        frame,
-        detectStart,
-        detectEnd,
-        inferEnd,
-        faces,
-        ended: [...ended],
-      })),
+      map(({ timeMs: _, ...analysed }): AnalysedFrame => analysed),
     );
 }
