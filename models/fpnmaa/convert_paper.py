@@ -120,13 +120,14 @@ def convert_state(ref_state):
     return model.eval()
 
 
-def contract_props(name, version, provenance, crop):
+def contract_props(name, version, provenance, crop, size=INPUT_SIZE["r50"], expr_labels=PAPER, au_labels=AU_LABELS):
+    """Contract metadata of a model trained the paper's way (ABAW crops, ImageNet normalisation, AU at logit > 0.5)."""
     return {
         "affect.contract_version": "1", "affect.name": name, "affect.version": version, "affect.provenance": provenance,
-        "affect.input_size": str(INPUT_SIZE["r50"]), "affect.mean": json.dumps(IMAGENET_MEAN),
+        "affect.input_size": str(size), "affect.mean": json.dumps(IMAGENET_MEAN),
         "affect.std": json.dumps(IMAGENET_STD), "affect.crop": json.dumps(crop),
-        "affect.expression_labels": json.dumps(PAPER), "affect.au_labels": json.dumps(AU_LABELS),
-        "affect.au_thresholds": json.dumps([PAPER_AU_THRESHOLD] * len(AU_LABELS)),
+        "affect.expression_labels": json.dumps(expr_labels), "affect.au_labels": json.dumps(au_labels),
+        "affect.au_thresholds": json.dumps([PAPER_AU_THRESHOLD] * len(au_labels)),
     }
 
 

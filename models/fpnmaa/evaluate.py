@@ -81,7 +81,7 @@ def main():
         kind, root = args.dataset.split(":", 1)
         report = evaluate_dataset(args.onnx, kind, root, args.split, args.aligned, args.every, args.limit, args.threads)
         print_report(report)
-        json.dump(report, open(args.out, "w"), indent=1)
+        json.dump(report, open(args.out, "w"), indent=1, allow_nan=False)
         return
     if not (args.crops and args.labels):
         ap.error("--crops and --labels (or --dataset)")

@@ -266,6 +266,21 @@ def check_converter(out):
     print(line + ": ok")
 
 
+def check_recipe(root, out):
+    """The paper's recipe on the synthetic folder: teachers, pseudo-labels, student, two steps each, export; a second
+    run resumes (every stage found done)."""
+    cmd = [sys.executable, "-m", "fpnmaa.recipe", "--data", root, "--run", os.path.join(out, "recipe"), "--out",
+           os.path.join(out, "recipe.onnx"), "--arch", "realtime", "--max-steps", "2", "--batch", "4", "--workers", "0",
+           "--threads", "1", "--device", "cpu"]
+    first = subprocess.run(cmd, cwd=os.path.join(HERE, ".."), check=True, capture_output=True, text=True).stdout
+    assert "pseudo-labels: 9 frames, ground truth kept on VA 8, EXPR 7, AU 8" in first, first
+    scores = json.load(open(os.path.join(out, "recipe", "scores.json")))
+    assert set(scores["student"]["abaw3"]) == {"va", "expr", "au", "p_mtl"}, scores["student"]
+    again = subprocess.run(cmd, cwd=os.path.join(HERE, ".."), check=True, capture_output=True, text=True).stdout
+    assert all(f"{s}: done" in again for s in ("teacher-VA", "teacher-EXPR", "teacher-AU", "student")), again
+    print("recipe: three teachers, pseudo-labels (ground truth kept), student, 2 steps each, exported; rerun resumes: ok")
+
+
 def check_evaluate(root, out):
     """The shipped model on the synthetic folder, through the evaluate CLI, both crop modes."""
     reports = {}
@@ -291,7 +306,7 @@ def check_evaluate(root, out):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     out = os.path.abspath(sys.argv[1])
-    parts = sys.argv[2:] or ["loaders", "evaluate", "converter"]
+    parts = sys.argv[2:] or ["loaders", "evaluate", "recipe", "converter"]
     os.makedirs(out, exist_ok=True)
     abaw = os.path.join(out, "abaw")
     if "loaders" in parts:
@@ -299,5 +314,7 @@ if __name__ == "__main__":
         check_loaders(abaw)
     if "evaluate" in parts:
         check_evaluate(abaw, out)
+    if "recipe" in parts:
+        check_recipe(abaw, out)
     if "converter" in parts:
         check_converter(out)

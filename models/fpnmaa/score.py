@@ -74,7 +74,8 @@ def score(frames, va, ex, au, info):
         pred = np.asarray(have)[ex[m][:, [cols[k] for k in have]].argmax(1)]
         y = frames.expr[m]
         kw["expr"] = (pred, y)
-        rep["expression"] = {c: {"support": int((y == k).sum()), "recall": round(M.per_class_recall(y, pred, len(cols))[k], 4),
+        recall = M.per_class_recall(y, pred, len(cols))
+        rep["expression"] = {c: {"support": int((y == k).sum()), "recall": None if np.isnan(recall[k]) else round(recall[k], 4),
                                  "f1": round(M.f1_binary(y == k, pred == k), 4), "predicted": int((pred == k).sum())}
                              for k, c in enumerate(frames.expr_labels)}
         rep["expression_not_in_model"] = [c for c, k in zip(frames.expr_labels, cols) if k < 0]
@@ -131,4 +132,4 @@ def print_report(r):
         if table in r:
             print(f"  {table:11s}" + "".join(f"{c:>12s}" for c in cols))
             for name, row in r[table].items():
-                print(f"  {name:11s}" + "".join(f"{row[c]:>12}" for c in cols))
+                print(f"  {name:11s}" + "".join(f"{str(row[c]):>12}" for c in cols))

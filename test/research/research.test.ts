@@ -58,6 +58,18 @@ describe('research tools (models/fpnmaa: datasets, metrics, recipe, evaluate, co
     expect(Object.keys(report.expression)).toEqual(PAPER);
   });
 
+  it('the recipe (teachers, pseudo-labels, student, two steps each) exports a model the server loads', async () => {
+    expect(log).toContain('recipe: three teachers, pseudo-labels (ground truth kept), student, 2 steps each, exported; rerun resumes: ok');
+    const model = await loadAffectModel(join(out, 'recipe.onnx'), { sessions });
+    expect(model.info.name).toBe('fpn-maa-recipe');
+    expect(model.info.crop).toEqual({ method: 'eyes-mouth-v1', scale: 2.753, shift: 0.108 });
+    expect(model.info.expressionLabels).toEqual(PAPER);
+    expect(model.info.provenance).toContain('pseudo-labels');
+    const [p] = await model.predict(fixtureInput(model.info.inputSize), 1);
+    expect(Math.abs(p!.valence)).toBeLessThanOrEqual(1);
+    await model.release();
+  });
+
   it('the converted paper checkpoint (reference structure, random weights) meets the contract and matches PyTorch within 1e-4', async () => {
     expect(log).toMatch(/converter: onnxruntime vs converted PyTorch max \|diff\| [0-9.e-]+/);
     const parity = JSON.parse(readFileSync(join(out, 'paper-random.parity.json'), 'utf8'));
