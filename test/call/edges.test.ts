@@ -84,6 +84,9 @@ describe('bounded by construction', () => {
     }
     await expect.poll(() => app.taps!.get(producers[0]!), { timeout: 5000 }).toBeDefined();
     expect(app.taps!.get(producers[1]!)).toBeUndefined();
+    // A producer that sends no media gets no ffmpeg: its decoder waits for the first packet.
+    expect(app.taps!.get(producers[0]!)!.decoderState).toBe('awaiting-media');
+    expect(app.taps!.get(producers[0]!)!.decoderPid).toBeUndefined();
     expect(app.taps!.size).toBe(1);
     const health = async () => (await (await fetch(`${app.url}/healthz`)).json()) as { status: string; pressure: string[] };
     expect(await health()).toMatchObject({ status: 'degraded', pressure: ['taps'] });
