@@ -1,3 +1,4 @@
+import { Counter } from 'prom-client';
 import { EMPTY, catchError, finalize, mergeMap, tap, type Subscription } from 'rxjs';
 import type { Config } from './config.ts';
 import type { AffectHub } from './events/AffectHub.ts';
@@ -8,6 +9,7 @@ import type { Metrics } from './metrics.ts';
 import { createAffectInference } from './pipeline/affectInference.ts';
 import { auThresholdsFromModel } from './pipeline/affectSmoothing.ts';
 import { analyseStream, type AnalysedFrame } from './pipeline/analyseStream.ts';
+import { DEFAULT_REGION_TRACKING } from './pipeline/regionTracking.ts';
 import type { AffectModel } from './vision/AffectModel.ts';
 import type { FaceDetector } from './vision/FaceDetector.ts';
 
@@ -29,6 +31,13 @@ export interface AffectServiceDeps {
  */
 export function startAffectService(deps: AffectServiceDeps): Subscription {
   const { taps, detector, model, hub, metrics, options } = deps;
+  // The vision work's own time (not waits for a worker), by kind: what a stream costs in detection and the model.
+  const work = new Counter({
+    name: 'analysis_work_seconds_total',
+    help: 'vision work by kind: detect_full, detect_regions, detect_regions+full (a face not found again), model (alignment + inference)',
+    labelNames: ['work'],
+    registers: [metrics.registry],
+  });
   const inference = createAffectInference(model, {
     maxBatchSize: options.maxBatchSize,
     maxWaitMs: options.maxBatchWaitMs,
@@ -36,11 +45,13 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
       metrics.batchSize.observe(stats.size);
       metrics.modelRun.observe(stats.runMs / 1000);
     },
+    onWork: (ms) => work.inc({ work: 'model' }, ms / 1000),
   });
   const auThresholdsByName = auThresholdsFromModel(model.info.auLabels, model.info.auThresholds);
   const analyse = analyseStream({
     detector,
     inference,
+    regions: options.regionTracking && { ...DEFAULT_REGION_TRACKING, ...options.regionTracking },
     tracking: options.tracking,
     smoothing: {
       valenceArousal: { minCutoffHz: options.smoothing.vaMinCutoffHz, beta: options.smoothing.vaBeta, derivativeCutoffHz: 1 },
@@ -66,6 +77,7 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
       tap((analysed) => {
         const now = Date.now();
         observeLatency(metrics, analysed, now);
+        if (analysed.detectMode !== 'none') work.inc({ work: `detect_${analysed.detectMode}` }, analysed.detectorMs / 1000);
         for (const event of events.fromFrame(analysed, now)) hub.publish(event);
       }),
       catchError((error: unknown) => {

@@ -92,6 +92,14 @@ const EnvSchema = z.object({
    * A GPU, where a batch of 16 costs little more than 1, may want a few ms.
    */
   BATCH_MAX_WAIT_MS: int(0, 1000).default(0),
+  /**
+   * roi: a face found in one frame is looked for in the next only around where it was (front128 on that crop), the
+   * whole frame searched every VISION_FULL_DETECT_INTERVAL_MS and whenever a face is not found again; off: the whole
+   * frame every frame.
+   */
+  VISION_TRACKING: z.enum(['roi', 'off']).default('off'),
+  /** With VISION_TRACKING=roi, the longest a new face waits to be found (frame time). */
+  VISION_FULL_DETECT_INTERVAL_MS: int(0, 60000).default(400),
   TRACK_MIN_HITS: int(1, 30).default(3),
   TRACK_MAX_MISS_MS: int(50, 60000).default(1000),
   // SMOOTH_*: chosen by `npm run bench:smoothing` on the face video; of the settings lagging <= 150 ms, the least
@@ -173,6 +181,8 @@ export interface Config {
     maxBatchSize: number;
     maxBatchWaitMs: number;
     tracking: { minHits: number; maxMissMs: number };
+    /** Region-of-interest detection (VISION_TRACKING=roi); undefined: every frame searched whole. */
+    regionTracking: { fullIntervalMs: number } | undefined;
     smoothing: { vaMinCutoffHz: number; vaBeta: number; expressionTauMs: number; expressionSwitchMargin: number; auTauMs: number };
   };
   events: {
@@ -268,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatchSize: e.BATCH_MAX_SIZE,
       maxBatchWaitMs: e.BATCH_MAX_WAIT_MS,
       tracking: { minHits: e.TRACK_MIN_HITS, maxMissMs: e.TRACK_MAX_MISS_MS },
+      regionTracking: e.VISION_TRACKING === 'roi' ? { fullIntervalMs: e.VISION_FULL_DETECT_INTERVAL_MS } : undefined,
       smoothing: {
         vaMinCutoffHz: e.SMOOTH_VA_MIN_CUTOFF_HZ,
         vaBeta: e.SMOOTH_VA_BETA,

@@ -33,6 +33,8 @@ export function analysedFrameAt(arrivalTime: number, faceIds: number[], ended: n
     detectStart: arrivalTime + 31,
     detectEnd: arrivalTime + 36,
     inferEnd: arrivalTime + 40,
+    detectMode: 'full',
+    detectorMs: 4,
     faces: faceIds.map((id) => ({ id, detection, prediction })),
     ended,
   };

@@ -56,6 +56,7 @@ function harness(
   const analyse = analyseStream({
     detector: {
       detect: (frame) => (failAt.includes(frame.seq) ? throwError(() => new Error('detector fault')) : helpers.cold(detectTime, { d: detections[frame.seq] ?? [] })),
+      detectRegions: () => throwError(() => new Error('no region tracking configured: never asked')),
     },
     inference,
     tracking: { minHits: 1, maxMissMs: 4 },

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { boxIoU } from '../../server/src/pipeline/faceMatching.ts';
 import { createFaceDetector, type FaceDetector } from '../../server/src/vision/FaceDetector.ts';
 import { createSessionFactory } from '../../server/src/vision/sessions.ts';
 import type { Point } from '../../server/src/vision/types.ts';
@@ -52,6 +53,22 @@ describe('BlazeFace detector on the public-domain fixtures', () => {
     expect(faces.length).toBeLessThanOrEqual(30);
     expect(faces.every((f) => f.box.width > 20 && f.box.width < 120)).toBe(true);
     expect(await detectors.front128.detect(solvay)).toHaveLength(0);
+  });
+
+  it('detectRegions: finds the astronaut again in a square around her (front128 on the crop), nothing in bare wall', async () => {
+    const image = loadImage(fixture('astronaut.png'));
+    const [whole] = await detectors.back256.detect(image);
+    const { box } = whole!;
+    const side = 2 * box.width;
+    const around = { x: box.x + box.width / 2 - side / 2, y: box.y + box.height / 2 - side / 2, width: side, height: side };
+    const wall = { x: 420, y: 0, width: 90, height: 90 };
+    const timings = { letterbox: 0, detect: 0, decode: 0 };
+    const [again, none] = await detectors.back256.detectRegions(image, [around, wall], timings);
+    expect(none).toBeNull();
+    expect(again!.score).toBeGreaterThan(0.8);
+    expect(boxIoU(again!.box, box)).toBeGreaterThan(0.85);
+    expect(near(again!.keypoints[0]!, whole!.keypoints[0]!, 6)).toBe(true);
+    expect(timings.detect).toBeGreaterThan(0);
   });
 
   it('gives the same faces for concurrent calls as for sequential ones', async () => {

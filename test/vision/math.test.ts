@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ANCHOR_COUNT, blazeFaceAnchors } from '../../server/src/vision/anchors.ts';
-import { letterbox, letterboxToFrame, unletterboxX, unletterboxY } from '../../server/src/vision/letterbox.ts';
+import { inFrame } from '../../server/src/vision/FaceDetector.ts';
+import { letterbox, letterboxToFrame } from '../../server/src/vision/letterbox.ts';
 import { sampleAffine } from '../../server/src/vision/sampleAffine.ts';
 import type { FaceDetection } from '../../server/src/vision/types.ts';
 import { iou, weightedNms } from '../../server/src/vision/weightedNms.ts';
@@ -23,12 +24,30 @@ describe('letterbox', () => {
     expect(l.scale).toBe(0.2);
     expect(l.padX).toBe(0);
     expect(l.padY).toBe(56);
-    // The square's centre is the frame's centre; its top-left corner is 280 px above the frame.
-    expect([unletterboxX(l, 0.5), unletterboxY(l, 0.5)]).toEqual([640, 360]);
-    expect(unletterboxY(l, 0)).toBeCloseTo(-280, 9);
     const m = letterboxToFrame(l);
     expect(m.a * 128 + m.tx).toBeCloseTo(640, 9);
     expect(m.d * 128 + m.ty).toBeCloseTo(360, 9);
+    // A detection at the square's centre is at the frame's centre; the square's top-left corner is 280 px above the frame.
+    const f = inFrame(m, 256, { box: { x: 0.5, y: 0, width: 0.25, height: 0.5 }, keypoints: [{ x: 0.5, y: 0.5 }], score: 0.9 });
+    expect(f.keypoints[0]!.x).toBeCloseTo(640, 9);
+    expect(f.keypoints[0]!.y).toBeCloseTo(360, 9);
+    expect(f.box.y).toBeCloseTo(-280, 9);
+    expect(f.box.width).toBeCloseTo(320, 9);
+    expect(f.box.height).toBeCloseTo(640, 9);
+    expect(f.score).toBe(0.9);
+  });
+
+  it('maps detections of a region (a square of the frame scaled to the input) back to the frame', () => {
+    // A 300 px square at (100, 50) scaled onto a 128 px input.
+    const f = inFrame({ a: 300 / 128, b: 0, c: 0, d: 300 / 128, tx: 100, ty: 50 }, 128, {
+      box: { x: 0.25, y: 0.25, width: 0.5, height: 0.5 },
+      keypoints: [],
+      score: 1,
+    });
+    expect(f.box.x).toBeCloseTo(175, 9);
+    expect(f.box.y).toBeCloseTo(125, 9);
+    expect(f.box.width).toBeCloseTo(150, 9);
+    expect(f.box.height).toBeCloseTo(150, 9);
   });
 });
 

@@ -26,6 +26,10 @@ describe('vision in worker threads', () => {
     const faces = await detector.detect(astronaut);
     expect(faces).toHaveLength(1);
     expect(await workers.detector.detect(astronaut)).toEqual(faces);
+    const regions = [faces[0]!.box, { x: 0, y: 0, width: 50, height: 50 }];
+    const again = await detector.detectRegions(astronaut, regions);
+    expect(again[0]).not.toBeNull();
+    expect(await workers.detector.detectRegions(astronaut, regions)).toEqual(again);
     const crops = aligner.align([{ image: astronaut, detection: faces[0]! }]);
     const local = await model.predict(crops, 1);
     expect(await workers.model.predict(crops, 1)).toEqual(local);

@@ -1,4 +1,4 @@
-import type { AffectModel } from '../vision/AffectModel.ts';
+import type { AffectModel, PredictTimings } from '../vision/AffectModel.ts';
 import { createFaceAligner, type FaceInFrame } from '../vision/FaceAligner.ts';
 import type { AffectPrediction } from '../vision/types.ts';
 import { createMicroBatcher, type MicroBatcher, type MicroBatcherOptions } from './microBatch.ts';
@@ -10,11 +10,23 @@ import { createMicroBatcher, type MicroBatcher, type MicroBatcherOptions } from 
  */
 export function createAffectInference(
   model: AffectModel,
-  options: Omit<MicroBatcherOptions, 'maxConcurrentBatches'>,
+  options: Omit<MicroBatcherOptions, 'maxConcurrentBatches'> & {
+    /** Each batch's own cost, ms: alignment plus the model's reported run (in a vision worker: not the wait for it). */
+    onWork?: (ms: number) => void;
+  },
 ): MicroBatcher<FaceInFrame, AffectPrediction> {
+  const { onWork, ...batching } = options;
   const aligner = createFaceAligner(model.info);
   return createMicroBatcher<FaceInFrame, AffectPrediction>(
-    (faces) => model.predict(aligner.align(faces), faces.length),
-    { ...options, maxConcurrentBatches: 1 },
+    async (faces) => {
+      const t0 = performance.now();
+      const crops = aligner.align(faces);
+      const alignMs = performance.now() - t0;
+      const timings: PredictTimings = { infer: 0, postprocess: 0 };
+      const predictions = await model.predict(crops, faces.length, timings);
+      onWork?.(alignMs + timings.infer + timings.postprocess);
+      return predictions;
+    },
+    { ...batching, maxConcurrentBatches: 1 },
   );
 }

@@ -1,10 +1,11 @@
-import { EMPTY, asyncScheduler, catchError, defer, forkJoin, from, map, of, switchMap, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, forkJoin, map, of, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Frame } from '../media/Frame.ts';
 import type { FaceInFrame } from '../vision/FaceAligner.ts';
 import type { AffectPrediction, FaceDetection } from '../vision/types.ts';
+import { detectFaces, type DetectedFrame, type DetectionMode, type Detector } from './detectFaces.ts';
 import type { FaceTrackerOptions, Tracked } from './FaceTracker.ts';
 import type { MicroBatcher } from './microBatch.ts';
-import { processLatest } from './processLatest.ts';
+import type { RegionTrackingOptions } from './regionTracking.ts';
 import { smoothAffect, type SmoothAffectOptions } from './smoothAffect.ts';
 import { trackFaces } from './trackFaces.ts';
 
@@ -14,11 +15,14 @@ export interface AnalysedFace {
   prediction: AffectPrediction;
 }
 
-/** When detection started and ended and inference finished (scheduler clock: epoch ms), for per-stage latency. */
+/** When detection started and ended and inference finished (scheduler clock: epoch ms), for per-stage latency; how faces were found, for cost accounting. */
 export interface AnalysisTimes {
   detectStart: number;
   detectEnd: number;
   inferEnd: number;
+  detectMode: DetectionMode;
+  /** The detector's own time on this frame (see DetectedFrame.detectorMs). */
+  detectorMs: number;
 }
 
 /** One analysed frame of one stream: tracked faces with smoothed affect, and tracks that ended. */
@@ -28,14 +32,11 @@ export interface AnalysedFrame extends AnalysisTimes {
   ended: number[];
 }
 
-/** What analysis needs of a detector (FaceDetector has it); an Observable lets marble tests time it. */
-export interface Detector {
-  detect(image: Frame): ObservableInput<FaceDetection[]>;
-}
-
 export interface AnalyseStreamOptions {
   detector: Detector;
   inference: MicroBatcher<FaceInFrame, AffectPrediction>;
+  /** Region-of-interest detection (regionTracking.ts); undefined: every frame is searched whole. */
+  regions?: RegionTrackingOptions;
   tracking?: FaceTrackerOptions;
   smoothing?: SmoothAffectOptions;
   /** A frame replaced by a newer one before it could be analysed. */
@@ -54,41 +55,36 @@ interface Inferred extends AnalysisTimes {
 }
 
 /**
- * Frames of one stream in, analysed frames out: latest-wins sampling (never a queue), detection,
- * inference through the shared micro-batcher (each prediction paired with its detection), then tracking
- * and causal smoothing in frame order. Tracking runs after inference: the model does not need ids, and
- * this keeps the busy period of one frame a single async step that the sampler can see.
+ * Frames of one stream in, analysed frames out: latest-wins sampling (never a queue), detection (of the whole
+ * frame, or with `regions` mostly around the faces of the frame before), inference through the shared
+ * micro-batcher (each prediction paired with its detection), then tracking and causal smoothing in frame order.
+ * Tracking runs after inference: the model does not need ids, and this keeps the busy period of one frame a single
+ * async step that the sampler can see.
  */
 export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<Frame, AnalysedFrame> {
   const { detector, inference, scheduler = asyncScheduler } = options;
-  const infer = (frame: Frame, detections: FaceDetection[]) =>
-    detections.length
-      ? forkJoin(
-          detections.map((detection) => inference.submit({ image: frame, detection }).pipe(map((prediction) => ({ detection, prediction })))),
-        )
-      : of([]);
-  const analyse = (frame: Frame) =>
-    defer(() => {
-      const detectStart = scheduler.now();
-      return from(detector.detect(frame)).pipe(
-        switchMap((detections) => {
-          const detectEnd = scheduler.now();
-          return infer(frame, detections).pipe(
-            map((faces): Inferred => ({ frame, timeMs: frame.arrivalTime, detectStart, detectEnd, inferEnd: scheduler.now(), faces })),
-          );
+  const infer = ({ frame, detections, detectStart, detectEnd, mode, detectorMs }: DetectedFrame) =>
+    (detections.length
+      ? forkJoin(detections.map((detection) => inference.submit({ image: frame, detection }).pipe(map((prediction) => ({ detection, prediction })))))
+      : of([])
+    ).pipe(
+      map(
+        (faces): Inferred => ({
+          frame,
+          timeMs: frame.arrivalTime,
+          detectStart,
+          detectEnd,
+          inferEnd: scheduler.now(),
+          detectMode: mode,
+          detectorMs,
+          faces,
         }),
-      );
-    }).pipe(
-      catchError((error: unknown) => {
-        options.onError?.(error, frame);
-        return EMPTY;
-      }),
+      ),
     );
 
   return (frames) =>
     frames.pipe(
-      // The frame tap already delivers at the analysis rate: frames are dropped here only while analysis is busy.
-      processLatest(analyse, { onDrop: options.onDrop, scheduler }),
+      detectFaces({ detector, regions: options.regions, then: infer, onDrop: options.onDrop, onError: options.onError, scheduler }),
       trackFaces(options.tracking),
       smoothAffect(options.smoothing),
       map(({ timeMs: _, ...analysed }): AnalysedFrame => analysed),

@@ -3,7 +3,7 @@ import type { AffectModel } from './AffectModel.ts';
 import type { AffectModelInfo } from './affectContract.ts';
 import type { FaceDetector } from './FaceDetector.ts';
 import type { BlazeFaceModel } from './FaceDetectorTypes.ts';
-import type { AffectPrediction, FaceDetection, RgbImage } from './types.ts';
+import type { AffectPrediction, Box, FaceDetection, RgbImage } from './types.ts';
 import type { VisionReply, VisionWork, VisionWorkerInit } from './visionWorkerProtocol.ts';
 
 export interface VisionWorkersOptions {
@@ -146,6 +146,15 @@ export class VisionWorkers {
         const pixels = new Uint8Array(image.pixels);
         const reply = await this.#request<Extract<VisionReply, { type: 'detected' }>>(
           { op: 'detect', width: image.width, height: image.height, pixels },
+          [pixels.buffer as ArrayBuffer],
+        );
+        if (timings) Object.assign(timings, reply.timings);
+        return reply.faces;
+      },
+      detectRegions: async (image: RgbImage, regions: readonly Box[], timings): Promise<(FaceDetection | null)[]> => {
+        const pixels = new Uint8Array(image.pixels);
+        const reply = await this.#request<Extract<VisionReply, { type: 'detectedRegions' }>>(
+          { op: 'detectRegions', width: image.width, height: image.height, pixels, regions: [...regions] },
           [pixels.buffer as ArrayBuffer],
         );
         if (timings) Object.assign(timings, reply.timings);

@@ -24,12 +24,3 @@ export function letterboxToFrame(l: Letterbox): Affine {
   const inv = 1 / l.scale;
   return { a: inv, b: 0, c: 0, d: inv, tx: -l.padX * inv, ty: -l.padY * inv };
 }
-
-/** A point given as a fraction of the square (what BlazeFace decodes to) -> frame pixels. */
-export function unletterboxX(l: Letterbox, nx: number): number {
-  return (nx * l.size - l.padX) / l.scale;
-}
-
-export function unletterboxY(l: Letterbox, ny: number): number {
-  return (ny * l.size - l.padY) / l.scale;
-}

@@ -1,7 +1,7 @@
 import type { AffectModelInfo } from './affectContract.ts';
 import type { BlazeFaceModel, DetectTimings } from './FaceDetectorTypes.ts';
 import type { SessionFactoryOptions } from './sessions.ts';
-import type { AffectPrediction, FaceDetection } from './types.ts';
+import type { AffectPrediction, Box, FaceDetection } from './types.ts';
 
 /** What a vision worker thread opens: the same sessions, detector and affect model as in-process vision. */
 export interface VisionWorkerInit {
@@ -12,6 +12,7 @@ export interface VisionWorkerInit {
 
 export type VisionWork =
   | { op: 'detect'; width: number; height: number; pixels: Uint8Array }
+  | { op: 'detectRegions'; width: number; height: number; pixels: Uint8Array; regions: Box[] }
   | { op: 'predict'; crops: Float32Array; count: number };
 
 /** `close`: finish the work already sent, release the sessions, and end the thread. */
@@ -21,5 +22,6 @@ export type VisionReply =
   | { type: 'log'; line: string }
   | { type: 'ready'; detector: { model: BlazeFaceModel; inputSize: number }; info: AffectModelInfo }
   | { type: 'detected'; id: number; faces: FaceDetection[]; timings: DetectTimings }
+  | { type: 'detectedRegions'; id: number; faces: (FaceDetection | null)[]; timings: DetectTimings }
   | { type: 'predicted'; id: number; predictions: AffectPrediction[]; timings: { infer: number; postprocess: number } }
   | { type: 'failed'; id: number; name: string; message: string };

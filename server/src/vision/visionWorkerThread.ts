@@ -28,6 +28,10 @@ port.on('message', async (request: VisionRequest) => {
       const timings: DetectTimings = { letterbox: 0, detect: 0, decode: 0 };
       const faces = await detector.detect(request, timings);
       reply({ type: 'detected', id: request.id, faces, timings });
+    } else if (request.op === 'detectRegions') {
+      const timings: DetectTimings = { letterbox: 0, detect: 0, decode: 0 };
+      const faces = await detector.detectRegions(request, request.regions, timings);
+      reply({ type: 'detectedRegions', id: request.id, faces, timings });
     } else {
       const timings: PredictTimings = { infer: 0, postprocess: 0 };
       const predictions = await model.predict(request.crops, request.count, timings);

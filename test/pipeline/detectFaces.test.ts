@@ -1,0 +1,182 @@
+import { of } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import type { Frame } from '../../server/src/media/Frame.ts';
+import { detectFaces, type DetectedFrame, type Detector } from '../../server/src/pipeline/detectFaces.ts';
+import { DEFAULT_REGION_TRACKING, type RegionTrackingOptions } from '../../server/src/pipeline/regionTracking.ts';
+import type { Box, FaceDetection } from '../../server/src/vision/types.ts';
+import { face } from './faceFixtures.ts';
+
+const testScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+const frameAt = (seq: number): Frame => ({
+  roomId: 'r',
+  peerId: 'p',
+  streamId: 's',
+  seq,
+  width: 640,
+  height: 480,
+  pixels: new Uint8Array(0),
+  arrivalTime: seq,
+  decodedTime: seq,
+});
+
+const centre = (b: Box) => ({ x: b.x + b.width / 2, y: b.y + b.height / 2 });
+const inside = (p: { x: number; y: number }, r: Box) => p.x >= r.x && p.x <= r.x + r.width && p.y >= r.y && p.y <= r.y + r.height;
+
+/**
+ * A fake detector over a scene (the faces in each frame, by seq) that behaves as the real one does: a full search
+ * finds every face scoring at least 0.5 (full: 3 ms of its own time); a region search (1 ms a region) finds the face
+ * whose centre lies in the region nearest its centre, whatever its score, or nothing.
+ */
+function sceneDetector(scene: (seq: number) => FaceDetection[]): Detector {
+  return {
+    detect: (frame, timings) => {
+      if (timings) Object.assign(timings, { letterbox: 0, detect: 3, decode: 0 });
+      return of(scene(frame.seq).filter((f) => f.score >= 0.5));
+    },
+    detectRegions: (frame, regions, timings) => {
+      if (timings) Object.assign(timings, { letterbox: 0, detect: regions.length, decode: 0 });
+      return of(
+        regions.map((r) => {
+          const c = centre(r);
+          const near = scene(frame.seq)
+            .filter((f) => inside(centre(f.box), r))
+            .sort((p, q) => Math.hypot(centre(p.box).x - c.x, centre(p.box).y - c.y) - Math.hypot(centre(q.box).x - c.x, centre(q.box).y - c.y));
+          return near[0] ?? null;
+        }),
+      );
+    },
+  };
+}
+
+const letters = (n: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(97 + i));
+
+/**
+ * Frame i arrives at i ms (marble 'abc...|'); the full-search interval is 4 ms; `regions` 'off': no region tracking.
+ * Per frame: its mode, its faces (x of each box centre) and the detector's own time.
+ */
+function run(scene: (seq: number) => FaceDetection[], frameCount: number, regions: Partial<RegionTrackingOptions> | 'off' = {}) {
+  const results: [string, number[], number][] = [];
+  testScheduler().run(({ cold, flush }) => {
+    const frames = cold(`${letters(frameCount).join('')}|`, Object.fromEntries(letters(frameCount).map((l, i) => [l, frameAt(i)])));
+    frames
+      .pipe(
+        detectFaces<DetectedFrame>({
+          detector: sceneDetector(scene),
+          regions: regions === 'off' ? undefined : { ...DEFAULT_REGION_TRACKING, fullIntervalMs: 4, ...regions },
+          then: (d) => of(d),
+        }),
+      )
+      .subscribe((d) => results.push([d.mode, d.detections.map((f) => centre(f.box).x), d.detectorMs]));
+    flush();
+  });
+  return results;
+}
+
+const A = face(150, 200);
+const B = face(450, 200);
+
+describe('detectFaces: region-of-interest tracking (fake detector)', () => {
+  it('searches the whole frame on the schedule and, between, only the region around each known face', () => {
+    expect(run(() => [A, B], 9)).toEqual([
+      ['full', [150, 450], 3],
+      ['regions', [150, 450], 2],
+      ['regions', [150, 450], 2],
+      ['regions', [150, 450], 2],
+      ['full', [150, 450], 3],
+      ['regions', [150, 450], 2],
+      ['regions', [150, 450], 2],
+      ['regions', [150, 450], 2],
+      ['full', [150, 450], 3],
+    ]);
+  });
+
+  it('finds a face that walks in at the next scheduled full search, within the interval', () => {
+    const modes = run((seq) => (seq >= 1 ? [A, B] : [A]), 7);
+    expect(modes.map(([mode, xs]) => [mode, xs.length])).toEqual([
+      ['full', 1],
+      ['regions', 1],
+      ['regions', 1],
+      ['regions', 1],
+      ['full', 2],
+      ['regions', 2],
+      ['regions', 2],
+    ]);
+  });
+
+  it('searches the whole frame at once for a face that left, and then nothing until the schedule', () => {
+    expect(run((seq) => (seq < 2 ? [A] : []), 7).map(([mode, xs]) => [mode, xs])).toEqual([
+      ['full', [150]],
+      ['regions', [150]],
+      ['regions+full', []],
+      ['none', []],
+      ['none', []],
+      ['none', []],
+      ['full', []],
+    ]);
+  });
+
+  it('follows a scene cut: the old face is not found again, the whole frame is searched and the new face tracked', () => {
+    expect(run((seq) => (seq < 2 ? [A] : [B]), 5).map(([mode, xs]) => [mode, xs])).toEqual([
+      ['full', [150]],
+      ['regions', [150]],
+      ['regions+full', [450]],
+      ['regions', [450]],
+      ['regions', [450]],
+    ]);
+  });
+
+  it('searches the whole frame when a face moved out of its region (a fast head turn or step)', () => {
+    // 120 px in one frame: the region (200 px around a 100 px face) no longer holds its centre.
+    expect(run((seq) => [seq < 2 ? A : face(270, 200)], 3).map(([mode, xs]) => [mode, xs])).toEqual([
+      ['full', [150]],
+      ['regions', [150]],
+      ['regions+full', [270]],
+    ]);
+  });
+
+  it('searches the whole frame when a known face is found again with too little confidence', () => {
+    const doubtful = face(150, 200, 100, 0.6);
+    expect(run((seq) => [seq === 2 ? doubtful : A], 4, { minRegionScore: 0.7 })).toEqual([
+      ['full', [150], 3],
+      ['regions', [150], 1],
+      ['regions+full', [150], 4],
+      // The full search at 2 restarted the schedule.
+      ['regions', [150], 1],
+    ]);
+  });
+
+  it('searches the whole frame when two regions found the same face (one of two close faces left)', () => {
+    const near = face(230, 200);
+    expect(run((seq) => (seq < 2 ? [A, near] : [A]), 3).map(([mode, xs]) => [mode, xs])).toEqual([
+      ['full', [150, 230]],
+      ['regions', [150, 230]],
+      ['regions+full', [150]],
+    ]);
+  });
+
+  it('searches the whole frame every time with more known faces than maxRegions, or without region tracking', () => {
+    const crowd = [face(100, 100), face(300, 100), face(500, 100)];
+    expect(run(() => crowd, 3, { maxRegions: 2 }).map(([mode]) => mode)).toEqual(['full', 'full', 'full']);
+    expect(run(() => [A], 3, 'off').map(([mode]) => mode)).toEqual(['full', 'full', 'full']);
+  });
+
+  it('keeps up where a full search every frame drops frames: regions are quicker, and latest wins meanwhile', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      // Searching the whole frame takes 3 ms, a region 1 ms; a frame arrives every 2 ms.
+      const detector: Detector = {
+        detect: () => cold('---(d|)', { d: [A] }),
+        detectRegions: () => cold('-(d|)', { d: [A] }),
+      };
+      const values = Object.fromEntries(letters(5).map((l, i) => [l, { ...frameAt(i), arrivalTime: 2 * i }]));
+      const analyse = (regions: RegionTrackingOptions | undefined) =>
+        cold('a-b-c-d-e|', values).pipe(detectFaces({ detector, regions, then: (d) => of(d.frame.seq) }));
+      // Whole frames: 0 runs 0..3; 1 waits and runs 3..6; 2 waits, 3 replaces it and runs 6..9; 4 runs 9..12.
+      expectObservable(analyse(undefined)).toBe('---a--b--d--(e|)', { a: 0, b: 1, d: 3, e: 4 });
+      // Regions (a full search due again at 10 ms): after the first frame's full search, every frame is done
+      // before the next arrives, none dropped.
+      expectObservable(analyse({ ...DEFAULT_REGION_TRACKING, fullIntervalMs: 10 })).toBe('---abc-d-(e|)', { a: 0, b: 1, c: 2, d: 3, e: 4 });
+    });
+  });
+});
