@@ -22,8 +22,6 @@
  * (second-difference RMS, flips/s, toggles/s) count as equally smooth, and the one with the least lag wins: a
  * smaller difference is not worth waiting longer for.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { loadConfig } from '../server/src/config.ts';
@@ -37,10 +35,10 @@ import {
   loadAffectModel,
   type AffectPrediction,
   type FaceDetection,
-  type RgbImage,
 } from '../server/src/vision/index.ts';
 import { faceVideoY4m } from '../test/helpers/faceVideo.ts';
 import { describeMachine, writeResults } from './lib/report.ts';
+import { rgbFrames } from './lib/rgbFrames.ts';
 import { fmt, median, quantile } from './lib/stats.ts';
 
 const { values } = parseArgs({
@@ -63,36 +61,6 @@ const NO_HYSTERESIS = 1e-9;
 // The smoothing requires tau > 0; at 1 µs exp(-dt / tau) underflows to 0, so every sample passes whole.
 const NO_EMA_MS = 1e-3;
 const JITTER_TOLERANCE = 0.2;
-
-async function* rgbFrames(file: string): AsyncGenerator<RgbImage> {
-  const bytes = WIDTH * HEIGHT * 3;
-  const ffmpeg = spawn(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error', '-i', file],
-      ...['-vf', `fps=${FPS},scale=${WIDTH}:${HEIGHT}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = once(ffmpeg, 'close');
-  let pixels = new Uint8Array(bytes);
-  let filled = 0;
-  for await (const chunk of ffmpeg.stdout as AsyncIterable<Buffer>) {
-    for (let offset = 0; offset < chunk.length; ) {
-      const n = Math.min(bytes - filled, chunk.length - offset);
-      pixels.set(chunk.subarray(offset, offset + n), filled);
-      filled += n;
-      offset += n;
-      if (filled === bytes) {
-        yield { width: WIDTH, height: HEIGHT, pixels };
-        pixels = new Uint8Array(bytes);
-        filled = 0;
-      }
-    }
-  }
-  const [code] = await exited;
-  if (code !== 0) throw new Error(`ffmpeg exited with ${code} decoding ${file}`);
-}
 
 interface Series {
   timeMs: number[];
@@ -293,7 +261,7 @@ const aligner = createFaceAligner(model.info);
 
 const started = performance.now();
 const inferred: { timeMs: number; faces: { detection: FaceDetection; prediction: AffectPrediction }[] }[] = [];
-for await (const image of rgbFrames(file)) {
+for await (const image of rgbFrames(file, { fps: FPS, width: WIDTH, height: HEIGHT })) {
   const detections = await detector.detect(image);
   const crops = aligner.align(detections.map((detection) => ({ image, detection })));
   const predictions = await model.predict(crops, detections.length);

@@ -97,7 +97,7 @@ const EnvSchema = z.object({
    * whole frame searched every VISION_FULL_DETECT_INTERVAL_MS and whenever a face is not found again; off: the whole
    * frame every frame.
    */
-  VISION_TRACKING: z.enum(['roi', 'off']).default('off'),
+  VISION_TRACKING: z.enum(['roi', 'off']).default('roi'),
   /** With VISION_TRACKING=roi, the longest a new face waits to be found (frame time). */
   VISION_FULL_DETECT_INTERVAL_MS: int(0, 60000).default(400),
   TRACK_MIN_HITS: int(1, 30).default(3),
