@@ -1,9 +1,12 @@
 /**
  * The analysis pipeline under load: N concurrent 640x480 face-video streams replayed as RTP (no encoding
  * cost), with the shipped model: RTP arrival -> affect event latency, drops, batch sizes, CPU by component.
- *   npm run bench:pipeline [-- --streams 1,4,8] [--capacity] [--fps 10] [--seconds 10] [--json file]
- * --capacity raises the stream count until analysis drops more than 5% of frames or p95 latency passes
- * 250 ms, and reports the largest count that held.
+ *   npm run bench:pipeline [-- --streams 1,4,8] [--capacity] [--modes off,roi] [--fps 10] [--seconds 10] [--json file]
+ * Each stream count runs once per VISION_TRACKING mode, one after the other (side by side in time, so a loaded
+ * machine loads both alike). --capacity raises the stream count until analysis drops more than 5% of frames or
+ * p95 latency passes 250 ms, per mode, and reports the largest count that held.
+ * CPU per stream is split by stage: detection (its own time in the vision workers: whole-frame searches, region
+ * searches, regions then whole frame), the model (alignment + its own run), the rest of Node, mediasoup, decoders.
  * The replay runs on this host, so a frame's arrival at the server is its send time; events are timed
  * when they reach a socket.io subscriber. The replaying ffmpeg processes' CPU is measured and left out of
  * the server's.
@@ -12,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { AffectSubscriber } from '../client/src/AffectSubscriber.ts';
 import { loadConfig } from '../server/src/config.ts';
 import { startTestServer } from '../test/helpers/server.ts';
-import { analysisWindow, STAGES, type AnalysisWindow } from './lib/analysisMetrics.ts';
+import { analysisWindow, STAGES, WORK, type AnalysisWindow } from './lib/analysisMetrics.ts';
 import { cpuMeter } from './lib/cpu.ts';
 import { describeMachine, fromRepo, writeResults } from './lib/report.ts';
 import { faceVideoVp8, replayIntoRoom, type ReplayedStream } from './lib/rtpReplay.ts';
@@ -24,26 +27,40 @@ const { values } = parseArgs({
     capacity: { type: 'boolean', default: false },
     fps: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '10' },
+    modes: { type: 'string', default: 'off,roi' },
     warmup: { type: 'string', default: '4' },
     json: { type: 'string' },
   },
 });
 const CAPACITY = { maxDroppedPercent: 5, maxP95Ms: 250 };
-const CAPACITY_STEPS = [1, 2, 4, 8, 12, 14, 16, 18, 20, 22, 24, 28, 32];
+const CAPACITY_STEPS = [1, 2, 4, 8, 12, 14, 16, 18, 20, 22, 24, 28, 32, 36, 40, 48];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const file = await faceVideoVp8();
 
+type Mode = 'off' | 'roi';
+
 interface Run {
+  mode: Mode;
   streams: number;
   eventsPerStreamPerSecond: number;
   latencyMs: { p50: number; p95: number; p99: number };
   analysis: AnalysisWindow;
   /** % of one core over the window, whole group (not per stream). */
-  cpu: { node: number; detect: number; model: number; nodeOther: number; mediasoup: number; decoders: number; senders: number };
+  cpu: {
+    node: number;
+    detectFull: number;
+    detectRegions: number;
+    detectFallback: number;
+    model: number;
+    nodeOther: number;
+    mediasoup: number;
+    decoders: number;
+    senders: number;
+  };
 }
 
-async function measure(streamCount: number): Promise<Run> {
-  const app = await startTestServer({ TAP_FPS: values.fps, MAX_PEERS_PER_ROOM: '64', LOG_LEVEL: 'error' });
+async function measure(streamCount: number, mode: Mode): Promise<Run> {
+  const app = await startTestServer({ TAP_FPS: values.fps, MAX_PEERS_PER_ROOM: '64', LOG_LEVEL: 'error', VISION_TRACKING: mode });
   const streams: ReplayedStream[] = [];
   try {
     for (let i = 0; i < streamCount; i++) streams.push(await replayIntoRoom(app, 'bench', file, 1000 + i));
@@ -68,18 +85,21 @@ async function measure(streamCount: number): Promise<Run> {
     const seconds = (Date.now() - started) / 1000;
     const analysis = await window();
     subscriber.close();
-    const detect = (100 * analysis.detectSeconds) / seconds;
-    const model = (100 * analysis.modelSeconds) / seconds;
+    const share = (work: keyof AnalysisWindow['workSeconds']) => (100 * analysis.workSeconds[work]) / seconds;
+    const vision = WORK.reduce((sum, work) => sum + share(work), 0);
     return {
+      mode,
       streams: streamCount,
       eventsPerStreamPerSecond: latencies.length / seconds / streamCount,
       latencyMs: { p50: median(latencies), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99) },
       analysis,
       cpu: {
         node: usage.node!,
-        detect,
-        model,
-        nodeOther: Math.max(0, usage.node! - detect - model),
+        detectFull: share('detect_full'),
+        detectRegions: share('detect_regions'),
+        detectFallback: share('detect_regions+full'),
+        model: share('model'),
+        nodeOther: Math.max(0, usage.node! - vision),
         mediasoup: usage.mediasoup!,
         decoders: usage.decoders!,
         senders: usage.senders!,
@@ -96,34 +116,49 @@ const holds = (run: Run) =>
 
 console.log(describeMachine());
 console.log(`model ${fromRepo(loadConfig().vision.affectModelPath)}, analysis at ${values.fps} fps (TAP_FPS), ${values.seconds} s per run`);
-console.log('streams | events/s/stream | arrival->event p50 p95 p99 ms | dropped | mean batch | CPU % of a core, per stream: detect model node-other mediasoup decode = server | senders');
+console.log(
+  'mode | streams | events/s/stream | arrival->event p50 p95 p99 ms | dropped | mean batch | ' +
+    'CPU % of a core, per stream: detect (full + regions + regions-then-full) model node-other mediasoup decode = server | senders',
+);
+const modes = values.modes.split(',') as Mode[];
 const runs: Run[] = [];
 const counts = values.capacity ? CAPACITY_STEPS : values.streams.split(',').map(Number);
+const failed = new Set<Mode>();
 for (const count of counts) {
-  const run = await measure(count);
-  runs.push(run);
-  const per = (x: number) => fmt(x / count, 1);
-  const { cpu } = run;
-  console.log(
-    [
-      String(count).padStart(7),
-      fmt(run.eventsPerStreamPerSecond).padStart(15),
-      `${fmt(run.latencyMs.p50, 0)} ${fmt(run.latencyMs.p95, 0)} ${fmt(run.latencyMs.p99, 0)}`.padStart(29),
-      `${fmt(run.analysis.droppedPercent)}%`.padStart(7),
-      fmt(run.analysis.meanBatch, 2).padStart(10),
-      `${per(cpu.detect)} ${per(cpu.model)} ${per(cpu.nodeOther)} ${per(cpu.mediasoup)} ${per(cpu.decoders)} = ${per(cpu.node + cpu.mediasoup + cpu.decoders)} | ${per(cpu.senders)}`,
-    ].join(' | '),
-  );
-  if (values.capacity && !holds(run)) break;
+  for (const mode of modes) {
+    if (failed.has(mode)) continue;
+    const run = await measure(count, mode);
+    runs.push(run);
+    const per = (x: number) => fmt(x / count, 1);
+    const { cpu } = run;
+    const detect = cpu.detectFull + cpu.detectRegions + cpu.detectFallback;
+    console.log(
+      [
+        mode.padStart(4),
+        String(count).padStart(7),
+        fmt(run.eventsPerStreamPerSecond).padStart(15),
+        `${fmt(run.latencyMs.p50, 0)} ${fmt(run.latencyMs.p95, 0)} ${fmt(run.latencyMs.p99, 0)}`.padStart(29),
+        `${fmt(run.analysis.droppedPercent)}%`.padStart(7),
+        fmt(run.analysis.meanBatch, 2).padStart(10),
+        `${per(detect)} (${per(cpu.detectFull)} + ${per(cpu.detectRegions)} + ${per(cpu.detectFallback)}) ${per(cpu.model)} ${per(cpu.nodeOther)} ${per(cpu.mediasoup)} ${per(cpu.decoders)} = ${per(cpu.node + cpu.mediasoup + cpu.decoders)} | ${per(cpu.senders)}`,
+      ].join(' | '),
+    );
+    if (values.capacity && !holds(run)) failed.add(mode);
+  }
+  if (modes.every((m) => failed.has(m))) break;
 }
 
 console.log('\nmean ms per frame and stage: decode = RTP arrival -> decoded (every decoded frame), queue = decoded -> detection starts, detect, infer = batch wait + model, emit = RTP arrival -> event emitted');
-console.log(`streams | ${STAGES.map((s) => s.padStart(7)).join(' | ')}`);
-for (const run of runs) console.log(`${String(run.streams).padStart(7)} | ${STAGES.map((s) => fmt(run.analysis.stageMs[s]).padStart(7)).join(' | ')}`);
+console.log(`mode | streams | ${STAGES.map((s) => s.padStart(7)).join(' | ')}`);
+for (const run of runs) console.log(`${run.mode.padStart(4)} | ${String(run.streams).padStart(7)} | ${STAGES.map((s) => fmt(run.analysis.stageMs[s]).padStart(7)).join(' | ')}`);
 
-let capacity: number | undefined;
+const capacity: Partial<Record<Mode, number>> = {};
 if (values.capacity) {
-  capacity = runs.filter(holds).at(-1)?.streams ?? 0;
-  console.log(`\ncapacity at ${values.fps} fps (<= ${CAPACITY.maxDroppedPercent}% dropped, p95 <= ${CAPACITY.maxP95Ms} ms): ${capacity} streams`);
+  for (const mode of modes) capacity[mode] = runs.filter((r) => r.mode === mode && holds(r)).at(-1)?.streams ?? 0;
+  console.log(
+    `\ncapacity at ${values.fps} fps (<= ${CAPACITY.maxDroppedPercent}% dropped, p95 <= ${CAPACITY.maxP95Ms} ms): ` +
+      modes.map((m) => `${m} ${capacity[m]} streams`).join(', ') +
+      (capacity.off && capacity.roi ? ` (roi / off ${fmt(capacity.roi / capacity.off, 2)}x)` : ''),
+  );
 }
 writeResults(values.json, 'pipeline', { fps: Number(values.fps), seconds: Number(values.seconds), capacityRule: CAPACITY, capacity, runs });

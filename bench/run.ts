@@ -23,6 +23,7 @@ const SECTIONS: Record<string, { script: string; args: string[] }> = {
   model: { script: 'model.ts', args: full ? ['--full'] : [] },
   tap: { script: 'tap.ts', args: ['--seconds', full ? '15' : '8', '--joins', full ? '3' : '2'] },
   pipeline: { script: 'pipeline.ts', args: full ? ['--capacity', '--seconds', '10'] : ['--streams', '1,4,16', '--seconds', '8'] },
+  tracking: { script: 'tracking.ts', args: ['--seconds', full ? '20' : '6'] },
   e2e: { script: 'e2e.ts', args: ['--streams', full ? '1,4,8' : '1,4', '--seconds', full ? '15' : '8'] },
 };
 const chosen = values.only ? values.only.split(',') : Object.keys(SECTIONS);
@@ -57,7 +58,9 @@ for (const n of [1, 4, 8]) {
   const run = e2eAt(n);
   if (run) rows.push([`capture -> event p50 / p95 / p99, ${n} browser stream${n > 1 ? 's' : ''}`, `${fmt(run.captureToEventMs.p50, 0)} / ${fmt(run.captureToEventMs.p95, 0)} / ${fmt(run.captureToEventMs.p99, 0)} ms`, n === 4 ? '<= 80 / 150 ms' : '']);
 }
-if (r.pipeline?.capacity !== undefined) rows.push(['streams analysed at 10 fps (<= 5% dropped, p95 <= 250 ms)', String(r.pipeline.capacity), '>= 16']);
+for (const [mode, capacity] of Object.entries((r.pipeline?.capacity ?? {}) as Record<string, number>)) {
+  rows.push([`streams analysed at 10 fps (<= 5% dropped, p95 <= 250 ms), VISION_TRACKING=${mode}`, String(capacity), mode === 'roi' ? '>= 32' : '>= 16']);
+}
 if (r.model?.ratios) {
   for (const [batch, ratio] of Object.entries(r.model.ratios.paperOverOurs ?? {})) rows.push([`paper r50 (PyTorch) / ours (ONNX) per face, batch ${batch}`, `${fmt(Number(ratio), 1)}x`, '>= 5x']);
 }

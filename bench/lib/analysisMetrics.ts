@@ -3,6 +3,9 @@ import { metricValue } from '../../test/helpers/server.ts';
 
 export const STAGES = ['decode', 'queue', 'detect', 'infer', 'emit'] as const;
 type Stage = (typeof STAGES)[number];
+/** analysis_work_seconds_total's kinds: the vision work's own time, not waits for a worker. */
+export const WORK = ['detect_full', 'detect_regions', 'detect_regions+full', 'model'] as const;
+type Work = (typeof WORK)[number];
 
 /** Decoding (RTP arrival -> decoded) is the frame tap's own histogram, over every decoded frame, not only the analysed ones. */
 const histogram = (stage: Stage) =>
@@ -16,7 +19,7 @@ interface Snapshot {
   dropped: number;
   batchSum: number;
   batchCount: number;
-  modelRunSeconds: number;
+  work: Record<Work, number>;
 }
 
 async function snapshot(app: App): Promise<Snapshot> {
@@ -32,7 +35,7 @@ async function snapshot(app: App): Promise<Snapshot> {
     dropped: value('analysis_frames_dropped_total'),
     batchSum: value('analysis_batch_size_sum'),
     batchCount: value('analysis_batch_size_count'),
-    modelRunSeconds: value('analysis_model_run_seconds_sum'),
+    work: Object.fromEntries(WORK.map((w) => [w, value('analysis_work_seconds_total', `{work="${w}"}`)])) as Record<Work, number>,
   };
 }
 
@@ -43,9 +46,8 @@ export interface AnalysisWindow {
   meanBatch: number;
   /** Mean ms per frame in each stage. */
   stageMs: Record<Stage, number>;
-  /** Seconds spent running the detector and the affect model: their share of the Node process's CPU. */
-  detectSeconds: number;
-  modelSeconds: number;
+  /** Seconds of the vision work's own time by kind (detection by how faces were found; the model): its share of the Node process's CPU. */
+  workSeconds: Record<Work, number>;
 }
 
 /** The server's analysis counters over a window of time, from its own /metrics. */
@@ -67,8 +69,7 @@ export async function analysisWindow(app: App): Promise<() => Promise<AnalysisWi
       droppedPercent: (100 * dropped) / Math.max(1, analysed + dropped),
       meanBatch: (after.batchSum - before.batchSum) / Math.max(1, after.batchCount - before.batchCount),
       stageMs,
-      detectSeconds: after.stages.detect.sum - before.stages.detect.sum,
-      modelSeconds: after.modelRunSeconds - before.modelRunSeconds,
+      workSeconds: Object.fromEntries(WORK.map((w) => [w, after.work[w] - before.work[w]])) as Record<Work, number>,
     };
   };
 }
