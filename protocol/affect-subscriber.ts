@@ -20,6 +20,24 @@ export const SubscriptionSchema = z.strictObject({
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
 
+/**
+ * Who the events are about: on `subscribe`, one `participant` message per participant the subscription
+ * covers (its one peer, or every peer of the room), then one whenever a participant joins, leaves
+ * (`present: false`) or opts in to or out of analysis. Display names come only this way: events carry ids.
+ */
+export const PARTICIPANT_EVENT = 'participant';
+
+export const ParticipantUpdateSchema = z.strictObject({
+  roomId: RoomIdSchema,
+  peerId: z.string().min(1).max(64),
+  displayName: z.string().min(1).max(200),
+  /** Whether its video is being analysed (its consent, within its token's grant). */
+  analysed: z.boolean(),
+  /** False: it has left the room. */
+  present: z.boolean(),
+});
+export type ParticipantUpdate = z.infer<typeof ParticipantUpdateSchema>;
+
 export const subscriberRequestSchemas = {
   subscribe: SubscriptionSchema,
   unsubscribe: SubscriptionSchema,

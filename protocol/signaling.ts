@@ -47,6 +47,11 @@ export const requestSchemas = {
   leave: z.strictObject({}),
   /** A token for the affect stream of the room the peer is in (see ./affect-subscriber.ts). */
   affectToken: z.strictObject({}),
+  /**
+   * Consent: whether this participant's video is analysed. Off stops its analysis at once; on needs the
+   * token's `analysed` grant (FORBIDDEN without). The room is told (`analysisChanged`).
+   */
+  setAnalysis: z.strictObject({ analysed: z.boolean() }),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -61,6 +66,8 @@ export interface ProducerInfo {
 export interface PeerInfo {
   peerId: string;
   displayName: string;
+  /** Whether its video is being analysed (consent given, and the token grants it). */
+  analysed: boolean;
   producers: ProducerInfo[];
 }
 
@@ -82,8 +89,19 @@ export interface ConsumerInfo {
 
 /** What each request's ack carries on success. */
 export interface ResponseData {
-  /** `displayName`: as the others see it (a token's name wins); `grants`: what this participant may do. */
-  join: { peerId: string; roomId: string; displayName: string; routerRtpCapabilities: unknown; peers: PeerInfo[]; grants: Grants };
+  /**
+   * `displayName`: as the others see it (a token's name wins); `grants`: what this participant may do;
+   * `analysed`: whether its video is analysed from now on (ANALYSIS_DEFAULT, if the grant allows).
+   */
+  join: {
+    peerId: string;
+    roomId: string;
+    displayName: string;
+    analysed: boolean;
+    routerRtpCapabilities: unknown;
+    peers: PeerInfo[];
+    grants: Grants;
+  };
   createTransport: TransportInfo;
   connectTransport: Record<string, never>;
   produce: { producerId: string };
@@ -95,6 +113,7 @@ export interface ResponseData {
   resumeConsumer: Record<string, never>;
   leave: Record<string, never>;
   affectToken: { token: string; ttlSeconds: number };
+  setAnalysis: { analysed: boolean };
 }
 
 export const ERROR_CODES = [
@@ -117,7 +136,9 @@ export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCo
 
 /** Events the server pushes to the peers of a room. */
 export interface ServerEvents {
-  peerJoined: { peerId: string; displayName: string };
+  peerJoined: { peerId: string; displayName: string; analysed: boolean };
+  /** A participant (this one included) opted in to or out of analysis. */
+  analysisChanged: { peerId: string; analysed: boolean };
   peerLeft: { peerId: string };
   newProducer: { peerId: string; producerId: string; kind: 'audio' | 'video' };
   consumerClosed: { consumerId: string };

@@ -206,6 +206,8 @@ function template(name: RequestName, client: Client, pool: IdPool, rng: Random):
     case 'leave':
     case 'affectToken':
       return {};
+    case 'setAnalysis':
+      return { analysed: rng.next() < 0.5 };
   }
 }
 

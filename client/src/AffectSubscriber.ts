@@ -6,7 +6,14 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import { AFFECT_EVENT_VERSION, AffectStreamEventSchema, type AffectStreamEvent } from '../../protocol/affect-event.ts';
-import { AFFECT_EVENT, AFFECT_NAMESPACE, type Subscription } from '../../protocol/affect-subscriber.ts';
+import {
+  AFFECT_EVENT,
+  AFFECT_NAMESPACE,
+  PARTICIPANT_EVENT,
+  ParticipantUpdateSchema,
+  type ParticipantUpdate,
+  type Subscription,
+} from '../../protocol/affect-subscriber.ts';
 import type { Ack } from '../../protocol/signaling.ts';
 
 export interface AffectSubscriberOptions {
@@ -22,6 +29,7 @@ export interface AffectSubscriberOptions {
 }
 
 type Listener = (event: AffectStreamEvent) => void;
+type ParticipantListener = (participant: ParticipantUpdate) => void;
 /** An event that failed the schema: `version` when its `v` is not this client's (a newer or older server). */
 export interface RejectedEvent {
   reason: 'version' | 'schema';
@@ -32,6 +40,9 @@ type RejectListener = (rejected: RejectedEvent) => void;
 
 export class AffectSubscriber {
   readonly #listeners = new Set<Listener>();
+  readonly #participantListeners = new Set<ParticipantListener>();
+  /** Who is in the subscribed rooms now, by room and peer id; those who left are forgotten. */
+  readonly #participants = new Map<string, ParticipantUpdate>();
   readonly #rejectListeners = new Set<RejectListener>();
   #rejected = 0;
   /** The next sequence number expected per stream: a jump is a gap (events lost). */
@@ -43,6 +54,7 @@ export class AffectSubscriber {
     private readonly options: AffectSubscriberOptions,
   ) {
     socket.on(AFFECT_EVENT, (raw: unknown) => this.#onEvent(raw));
+    socket.on(PARTICIPANT_EVENT, (raw: unknown) => this.#onParticipant(raw));
     // After a disconnection too long to recover, the server has forgotten the subscriptions.
     socket.on('connect', () => {
       if (!socket.recovered) void this.#subscribeAll().catch(() => {});
@@ -87,6 +99,21 @@ export class AffectSubscriber {
     return this.#rejected;
   }
 
+  /**
+   * Calls `listener` with each participant the subscriptions cover (display name, whether analysed), now
+   * and whenever one joins, changes or leaves (`present: false`); returns the function that stops it.
+   */
+  onParticipant(listener: ParticipantListener): () => void {
+    this.#participantListeners.add(listener);
+    for (const participant of this.#participants.values()) listener(participant);
+    return () => this.#participantListeners.delete(listener);
+  }
+
+  /** The participants present now. */
+  get participants(): ParticipantUpdate[] {
+    return [...this.#participants.values()];
+  }
+
   /** How many times a stream's sequence numbers jumped, i.e. events were lost. */
   get gaps(): number {
     return this.#gaps;
@@ -95,6 +122,7 @@ export class AffectSubscriber {
   close(): void {
     this.socket.close();
     this.#listeners.clear();
+    this.#participantListeners.clear();
   }
 
   async #subscribeAll(): Promise<void> {
@@ -102,6 +130,16 @@ export class AffectSubscriber {
       const ack = (await this.socket.timeout(10_000).emitWithAck('subscribe', subscription)) as Ack<unknown>;
       if (!ack.ok) throw new Error(`subscribe ${JSON.stringify(subscription)}: ${ack.error.code} ${ack.error.message}`);
     }
+  }
+
+  #onParticipant(raw: unknown): void {
+    const parsed = ParticipantUpdateSchema.safeParse(raw);
+    if (!parsed.success) return;
+    const participant = parsed.data;
+    const key = `${participant.roomId}/${participant.peerId}`;
+    if (participant.present) this.#participants.set(key, participant);
+    else this.#participants.delete(key);
+    for (const listener of this.#participantListeners) listener(participant);
   }
 
   #onEvent(raw: unknown): void {

@@ -6,7 +6,9 @@ import type { PeerInfo } from '../../protocol/signaling.ts';
 import { SignalingClient } from './signalingClient.ts';
 
 export interface CallView {
-  addPeer(peerId: string, displayName: string): void;
+  addPeer(peerId: string, displayName: string, analysed: boolean): void;
+  /** Whether a participant's video (this peer's own included) is being analysed, as the server says. */
+  setAnalysed(peerId: string, analysed: boolean): void;
   removePeer(peerId: string): void;
   setPeerTrack(peerId: string, track: MediaStreamTrack): void;
   removePeerTrack(peerId: string, track: MediaStreamTrack): void;
@@ -28,6 +30,8 @@ export class CallSession {
   readonly #producers = new Map<'audio' | 'video', types.Producer>();
   #peerId = '';
   #displayName = '';
+  #analysed = false;
+  #analysisGranted = false;
   #closed = false;
 
   private constructor(
@@ -59,6 +63,22 @@ export class CallSession {
   /** The name the others see. */
   get displayName(): string {
     return this.#displayName;
+  }
+
+  /** Whether this participant's video is being analysed now. */
+  get analysed(): boolean {
+    return this.#analysed;
+  }
+
+  /** Whether its token lets it be analysed at all (without, it can never opt in). */
+  get analysisGranted(): boolean {
+    return this.#analysisGranted;
+  }
+
+  /** Consent: asks the server to analyse this participant's video or to stop; resolves with the new state. */
+  async setAnalysis(analysed: boolean): Promise<boolean> {
+    ({ analysed: this.#analysed } = await this.#signaling.request('setAnalysis', { analysed }));
+    return this.#analysed;
   }
 
   /** Stops (or restarts) sending a kind of track: the server pauses it for everyone, analysis included. */
@@ -97,11 +117,17 @@ export class CallSession {
     const joined = await s.request('join', { roomId, displayName });
     this.#peerId = joined.peerId;
     this.#displayName = joined.displayName;
+    this.#analysed = joined.analysed;
+    this.#analysisGranted = joined.grants.analysed;
     this.#recvTransport = this.#device
       .load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities })
       .then(() => this.#createTransport('recv'));
 
-    s.on('peerJoined', ({ peerId, displayName: name }) => this.view.addPeer(peerId, name));
+    s.on('peerJoined', ({ peerId, displayName: name, analysed }) => this.view.addPeer(peerId, name, analysed));
+    s.on('analysisChanged', ({ peerId, analysed }) => {
+      if (peerId === this.#peerId) this.#analysed = analysed;
+      this.view.setAnalysed(peerId, analysed);
+    });
     s.on('peerLeft', ({ peerId }) => this.view.removePeer(peerId));
     s.on('newProducer', ({ peerId, producerId }) => void this.#consume(peerId, producerId));
     s.on('consumerClosed', ({ consumerId }) => this.#forgetConsumer(consumerId));
@@ -136,7 +162,7 @@ export class CallSession {
   }
 
   #addExisting(peer: PeerInfo): void {
-    this.view.addPeer(peer.peerId, peer.displayName);
+    this.view.addPeer(peer.peerId, peer.displayName, peer.analysed);
     for (const producer of peer.producers) void this.#consume(peer.peerId, producer.producerId);
   }
 

@@ -1,15 +1,19 @@
 import { unverifiedTokenRoom } from '../../protocol/tokens.ts';
 import { CallSession, type CallView } from './CallSession.ts';
 import { DeviceSelects } from './devices.ts';
+import { Gallery } from './gallery/Gallery.ts';
 import { Tile } from './Tile.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('join-form');
 const controls = $<HTMLDivElement>('controls');
-const tilesElement = $<HTMLElement>('tiles');
+const gallery = new Gallery($<HTMLElement>('tiles'));
 const status = $<HTMLParagraphElement>('status');
 const muteButton = $<HTMLButtonElement>('mute');
 const cameraButton = $<HTMLButtonElement>('camera-off');
+const analysisButton = $<HTMLButtonElement>('analysis');
+const analysisNote = $<HTMLParagraphElement>('analysis-note');
+const devicesMenu = $<HTMLDetailsElement>('devices-menu');
 const devices = new DeviceSelects($<HTMLSelectElement>('camera'), $<HTMLSelectElement>('microphone'));
 /**
  * A participant token from the calling application (`#token=...`: a fragment never reaches a server's
@@ -25,9 +29,9 @@ const tiles = new Map<string, Tile>();
 function tile(peerId: string, name?: string, self = false): Tile {
   let t = tiles.get(peerId);
   if (!t) {
-    t = new Tile(peerId, name ?? '', self);
+    t = new Tile(peerId, name ?? '', self, (pinned) => gallery.togglePin(pinned));
     tiles.set(peerId, t);
-    tilesElement.append(t.element);
+    gallery.add(t);
   } else if (name !== undefined) {
     t.rename(name);
   }
@@ -35,12 +39,31 @@ function tile(peerId: string, name?: string, self = false): Tile {
 }
 
 function removeTile(peerId: string): void {
-  tiles.get(peerId)?.dispose();
+  const t = tiles.get(peerId);
+  if (!t) return;
+  t.dispose();
+  gallery.remove(t);
   tiles.delete(peerId);
 }
 
+/** The consent control says what the server does with this participant's video now. */
+function showAnalysis(analysed: boolean, granted: boolean): void {
+  setPressed(analysisButton, analysed);
+  analysisButton.textContent = analysed ? 'Analysis on' : 'Analysis off';
+  analysisButton.disabled = !granted;
+  analysisNote.textContent = !granted
+    ? 'Your invitation does not allow analysing your video.'
+    : analysed
+      ? 'Your facial expressions are being analysed; press to stop.'
+      : 'Your video is not analysed; press to allow it.';
+}
+
 const view: CallView = {
-  addPeer: (peerId, name) => void tile(peerId, name),
+  addPeer: (peerId, name, analysed) => tile(peerId, name).setAnalysed(analysed),
+  setAnalysed: (peerId, analysed) => {
+    tiles.get(peerId)?.setAnalysed(analysed);
+    if (session && peerId === session.peerId) showAnalysis(analysed, session.analysisGranted);
+  },
   removePeer: removeTile,
   setPeerTrack: (peerId, track) => tile(peerId).stream.addTrack(track),
   removePeerTrack: (peerId, track) => tiles.get(peerId)?.stream.removeTrack(track),
@@ -61,9 +84,12 @@ function resetView(): void {
   localMedia = undefined;
   selfTile = undefined;
   delete document.body.dataset.joinedAs;
+  document.body.classList.remove('in-call');
   for (const peerId of [...tiles.keys()]) removeTile(peerId);
   setPressed(muteButton, false);
   setPressed(cameraButton, false);
+  form.append(devicesMenu);
+  devicesMenu.open = true;
   form.hidden = false;
   controls.hidden = true;
 }
@@ -92,14 +118,20 @@ form.addEventListener('submit', (event) => {
       localMedia ??= await cameraAndMicrophone();
       await devices.refresh();
       localMedia.getTracks().forEach((track) => devices.showInUse(track));
+      // The call fills the screen from now on: the self view is laid out at its final size at once.
+      document.body.classList.add('in-call');
       // Named by the server only once joined; shown (and mirrored) from the start.
-      selfTile = tile('self', `${name} (you)`, true);
+      selfTile = tile('self', name, true);
       selfTile.video.srcObject = new MediaStream(localMedia.getVideoTracks());
       session = await CallSession.join(roomId, name, localMedia, view, token);
       tiles.delete('self');
       selfTile.setPeerId(session.peerId);
-      selfTile.rename(`${session.displayName} (you)`);
+      selfTile.rename(session.displayName);
+      selfTile.setAnalysed(session.analysed);
       tiles.set(session.peerId, selfTile);
+      showAnalysis(session.analysed, session.analysisGranted);
+      devicesMenu.open = false;
+      controls.insertBefore(devicesMenu, $('leave'));
       controls.hidden = false;
       document.body.dataset.joinedAs = session.peerId;
     } catch (error) {
@@ -141,6 +173,22 @@ for (const [button, kind] of [
     session.setPaused(kind, off).catch((error: Error) => (status.textContent = error.message));
   });
 }
+
+analysisButton.addEventListener('click', () => {
+  if (!session) return;
+  const current = session;
+  analysisButton.disabled = true;
+  current.setAnalysis(analysisButton.getAttribute('aria-pressed') !== 'true').then(
+    (analysed) => {
+      selfTile?.setAnalysed(analysed);
+      showAnalysis(analysed, current.analysisGranted);
+    },
+    (error: Error) => {
+      status.textContent = `Could not change the analysis: ${error.message}`;
+      showAnalysis(current.analysed, current.analysisGranted);
+    },
+  );
+});
 
 $<HTMLButtonElement>('open-dashboard').addEventListener('click', () => {
   if (!session) return;

@@ -1,5 +1,5 @@
 import { Counter } from 'prom-client';
-import { EMPTY, catchError, finalize, mergeMap, tap, type Subscription } from 'rxjs';
+import { EMPTY, catchError, endWith, finalize, ignoreElements, mergeMap, takeUntil, tap, type Subscription } from 'rxjs';
 import type { Config } from './config.ts';
 import type { AffectHub } from './events/AffectHub.ts';
 import { StreamEvents } from './events/StreamEvents.ts';
@@ -72,8 +72,12 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
       { roomId: stream.roomId, peerId: stream.peerId, producerId: stream.streamId },
       { name: model.info.name, version: model.info.version },
     );
+    // When the stream ends (its tap closed: the participant opted out of analysis, or left), a frame still
+    // being analysed is dropped, not published: nothing about a participant comes after its opt-out.
+    const ended$ = stream.frames$.pipe(ignoreElements(), endWith(true));
     return stream.frames$.pipe(
       analyse,
+      takeUntil(ended$),
       tap((analysed) => {
         const now = Date.now();
         observeLatency(metrics, analysed, now);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server as SocketIoServer } from 'socket.io';
 import { MAX_REQUEST_BYTES } from '../../protocol/signaling.ts';
+import type { ParticipantUpdate } from '../../protocol/affect-subscriber.ts';
 import type { ParticipantClaims, SubscriberClaims } from '../../protocol/tokens.ts';
 import { startAffectService } from './affectService.ts';
 import { callAuthMiddleware } from './auth/callAccess.ts';
@@ -23,6 +24,7 @@ import { AddressQuota } from './signaling/AddressQuota.ts';
 import { limitConnectionsPerAddress } from './signaling/connectionQuota.ts';
 import { attachSignaling } from './signaling/SignalingServer.ts';
 import { textOnlyParser } from './signaling/textOnlyParser.ts';
+import type { Peer } from './sfu/Peer.ts';
 import { Rooms } from './sfu/Rooms.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
 import { createFaceDetector, createSessionFactory, loadAffectModel, type AffectModel, type FaceDetector } from './vision/index.ts';
@@ -120,11 +122,19 @@ export async function startApp(config: Config): Promise<App> {
   const participantToken = (claims: Unsigned<ParticipantClaims>, ttlSeconds = PARTICIPANT_TOKEN_TTL_S) =>
     signParticipantToken(claims, key, ttlSeconds);
   const participantPresent = (roomId: string, peerId: string) => rooms.get(roomId)?.peers.has(peerId) ?? false;
+  const participant = (roomId: string, peer: Peer, present: boolean): ParticipantUpdate => ({
+    roomId,
+    peerId: peer.id,
+    displayName: peer.displayName,
+    analysed: peer.analysed,
+    present,
+  });
   const hub = new AffectHub(
     io,
     {
       tokenKey: key,
       participantPresent,
+      participants: (roomId) => [...(rooms.get(roomId)?.peers.values() ?? [])].map((peer) => participant(roomId, peer, true)),
       requestsPerSecond: REQUESTS_PER_SECOND,
       requestBurst: REQUEST_BURST,
       maxSubscribers: config.events.maxSubscribers,
@@ -136,8 +146,15 @@ export async function startApp(config: Config): Promise<App> {
   );
   // A participant's dashboard tokens die with its membership, however it ends (leave, disconnect, room closed).
   rooms.on('roomCreated', (room) => room.on('peerJoined', (peer) => peer.once('closed', () => hub.revokeParticipant(peer.id))));
+  // Subscribers learn who the events are about (names, consent) from the room itself.
+  rooms.on('roomCreated', (room) => {
+    room.on('peerJoined', (peer) => hub.publishParticipant(participant(room.id, peer, true)));
+    room.on('analysisChanged', (peer) => hub.publishParticipant(participant(room.id, peer, true)));
+    room.on('peerLeft', (peer) => hub.publishParticipant(participant(room.id, peer, false)));
+  });
   attachSignaling(io, rooms, metrics, {
     maxDisplayNameLength: config.limits.maxDisplayNameLength,
+    analysedByDefault: config.analysis.defaultOn,
     requestsPerSecond: REQUESTS_PER_SECOND,
     requestBurst: REQUEST_BURST,
     roomsPerAddress: new AddressQuota(config.limits.maxRoomsPerAddress),

@@ -22,6 +22,9 @@ const EnvSchema = z.object({
   HTTP_IDLE_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
   METRICS_TOKEN: z.string().min(16).optional(),
+  /** PEM files: when both are set the server speaks HTTPS (browsers give the camera only to https:// or localhost). */
+  TLS_CERT: z.string().min(1).optional(),
+  TLS_KEY: z.string().min(1).optional(),
 
   // who may join
   /** token: a signed participant token per join; open: anyone who can reach the server joins any room. */
@@ -85,6 +88,8 @@ const EnvSchema = z.object({
   // analysis pipeline
   /** Off: calls and the frame tap run, nothing is analysed (no model is loaded). */
   ANALYSIS_ENABLED: z.stringbool().default(true),
+  /** Whether a participant whose token allows analysis is analysed from joining on, until it opts out (or in). */
+  ANALYSIS_DEFAULT: z.enum(['on', 'off']).default('on'),
   BATCH_MAX_SIZE: int(1, 256).default(16),
   /**
    * 0: a batch is what piled up while the previous one ran, nothing waits on purpose. Measured on 2 cores
@@ -133,6 +138,8 @@ export interface Config {
   allowedOrigins: string[];
   metricsToken: string | undefined;
   httpIdleTimeoutMs: number;
+  /** Certificate and key (PEM file paths) to serve HTTPS with; plain HTTP when undefined. */
+  tls: { certFile: string; keyFile: string } | undefined;
   /** Per-address limits read the client address from X-Forwarded-For (set by the proxy in front). */
   trustProxy: boolean;
   auth: {
@@ -178,6 +185,8 @@ export interface Config {
   };
   analysis: {
     enabled: boolean;
+    /** A participant allowed analysis starts analysed (it may opt out), or not (it may opt in). */
+    defaultOn: boolean;
     maxBatchSize: number;
     maxBatchWaitMs: number;
     tracking: { minHits: number; maxMissMs: number };
@@ -220,6 +229,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.CALL_AUTH === 'token' && !e.TOKEN_SECRET) {
     throw new ConfigError('invalid configuration: CALL_AUTH=token needs TOKEN_SECRET (32+ characters) to check tokens with');
   }
+  if ((e.TLS_CERT === undefined) !== (e.TLS_KEY === undefined)) {
+    throw new ConfigError('invalid configuration: TLS_CERT and TLS_KEY go together (a certificate and its key); set both or neither');
+  }
   if (e.CALL_AUTH === 'open' && !isLoopback(e.HOST) && !e.CALL_AUTH_FORCE_OPEN) {
     throw new ConfigError(
       `invalid configuration: CALL_AUTH=open lets anyone join any call, and HOST=${e.HOST} is reachable from other machines; ` +
@@ -233,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: parseOrigins(e.ALLOWED_ORIGINS),
     metricsToken: e.METRICS_TOKEN,
     httpIdleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
+    tls: e.TLS_CERT !== undefined && e.TLS_KEY !== undefined ? { certFile: e.TLS_CERT, keyFile: e.TLS_KEY } : undefined,
     trustProxy: e.TRUST_PROXY,
     auth: { mode: e.CALL_AUTH, tokenSecret: e.TOKEN_SECRET },
     mediasoup: {
@@ -275,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     analysis: {
       enabled: e.ANALYSIS_ENABLED,
+      defaultOn: e.ANALYSIS_DEFAULT === 'on',
       maxBatchSize: e.BATCH_MAX_SIZE,
       maxBatchWaitMs: e.BATCH_MAX_WAIT_MS,
       tracking: { minHits: e.TRACK_MIN_HITS, maxMissMs: e.TRACK_MAX_MISS_MS },

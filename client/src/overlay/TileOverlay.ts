@@ -1,5 +1,5 @@
 import type { AffectEvent, AffectStreamEvent } from '../../../protocol/affect-event.ts';
-import { drawFace } from './drawFace.ts';
+import { COMPACT_BELOW_PX, drawFace } from './drawFace.ts';
 import { FaceTracks, HOLD_MS, type VisibleFace } from './FaceTracks.ts';
 import { containedRect } from './geometry.ts';
 import { LatencyWindow } from './LatencyWindow.ts';
@@ -21,6 +21,7 @@ export class TileOverlay {
   #frame = 0;
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
   #enabled = true;
+  #detailed = false;
   #spokenLabels = '';
 
   constructor(
@@ -45,6 +46,13 @@ export class TileOverlay {
     this.#enabled = on;
     this.canvas.hidden = !on;
     this.latencyText.hidden = !on;
+    this.#invalidate();
+  }
+
+  /** The full panel even on a small view (the tile is pinned, hovered, focused or tapped). */
+  set detailed(on: boolean) {
+    if (on === this.#detailed) return;
+    this.#detailed = on;
     this.#invalidate();
   }
 
@@ -80,8 +88,10 @@ export class TileOverlay {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
     const content = containedRect(w, h, this.video.videoWidth, this.video.videoHeight);
+    const detail = this.#detailed || content.w >= COMPACT_BELOW_PX ? 'full' : 'compact';
+    this.canvas.dataset.detail = detail;
     for (const face of faces) {
-      drawFace(ctx, face, content, this.mirrored);
+      drawFace(ctx, face, content, this.mirrored, detail);
       if (!this.#painted.has(face.event)) {
         this.#painted.add(face.event);
         // arrivalTime is the server's wall clock: comparable with this one only when the clocks are synchronised.

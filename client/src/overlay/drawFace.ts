@@ -13,9 +13,19 @@ const TRAIL = '#b9a7ff';
 const PANEL_W = 210;
 const CIRCLE = 70;
 const AU_ROW = 12;
+/** Below this view width (CSS px) the full panel would cover much of the face: the compact overlay is drawn. */
+export const COMPACT_BELOW_PX = 420;
+/** Radius of the compact overlay's valence/arousal dot's circle. */
+const DOT_CIRCLE = 11;
 
-/** One face's overlay: box, expression label, valence/arousal circumplex with trail, and AU bars. */
-export function drawFace(ctx: CanvasRenderingContext2D, face: VisibleFace, content: Rect, mirrored: boolean): void {
+/**
+ * `full`: box, label, the valence/arousal circumplex with its trail and the AU bars; `compact` (small
+ * tiles): box, label and a small valence/arousal circle with the current point only.
+ */
+export type OverlayDetail = 'full' | 'compact';
+
+/** One face's overlay, in `content` (the video's picture within the view). */
+export function drawFace(ctx: CanvasRenderingContext2D, face: VisibleFace, content: Rect, mirrored: boolean, detail: OverlayDetail): void {
   const { event } = face;
   const box = boxInContent(event.box, content, mirrored);
   // The panel is sized for a ~500 px wide view; smaller tiles (phones) shrink it, down to still legible text.
@@ -23,7 +33,7 @@ export function drawFace(ctx: CanvasRenderingContext2D, face: VisibleFace, conte
   ctx.save();
   ctx.globalAlpha = face.alpha;
 
-  ctx.lineWidth = 3;
+  ctx.lineWidth = detail === 'full' ? 3 : 2;
   ctx.strokeStyle = BOX_COLOUR;
   ctx.strokeRect(box.x, box.y, box.w, box.h);
 
@@ -39,6 +49,11 @@ export function drawFace(ctx: CanvasRenderingContext2D, face: VisibleFace, conte
   ctx.fillStyle = TEXT;
   ctx.textBaseline = 'middle';
   ctx.fillText(label, box.x + 5 * scale, labelY + labelH / 2);
+  if (detail === 'compact') {
+    drawValenceArousalDot(ctx, face, box, content);
+    ctx.restore();
+    return;
+  }
 
   const auLabels = Object.keys(event.aus);
   const panelH = (CIRCLE + 14 + auLabels.length * AU_ROW + 8) * scale;
@@ -59,6 +74,30 @@ export function drawFace(ctx: CanvasRenderingContext2D, face: VisibleFace, conte
   drawCircumplex(ctx, face, 6, 6);
   drawAuBars(ctx, face, 6, CIRCLE + 14);
   ctx.restore();
+}
+
+/** The compact overlay's valence/arousal: a small circle inside the box's lower right corner, and the point. */
+function drawValenceArousalDot(ctx: CanvasRenderingContext2D, face: VisibleFace, box: Rect, content: Rect): void {
+  const r = DOT_CIRCLE;
+  const cx = Math.min(box.x + box.w - r - 3, content.x + content.w - r - 3);
+  const cy = Math.min(box.y + box.h - r - 3, content.y + content.h - r - 3);
+  ctx.fillStyle = PANEL_BG;
+  ctx.beginPath();
+  ctx.arc(cx, cy, r + 2, 0, 2 * Math.PI);
+  ctx.fill();
+  ctx.strokeStyle = MUTED;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.arc(cx, cy, r, 0, 2 * Math.PI);
+  ctx.moveTo(cx - r, cy);
+  ctx.lineTo(cx + r, cy);
+  ctx.moveTo(cx, cy - r);
+  ctx.lineTo(cx, cy + r);
+  ctx.stroke();
+  ctx.fillStyle = AU_ACTIVE;
+  ctx.beginPath();
+  ctx.arc(cx + face.event.valence * r, cy - face.event.arousal * r, 3, 0, 2 * Math.PI);
+  ctx.fill();
 }
 
 /** Valence (x) / arousal (y) in [-1, 1]: the current point and the recent trail. */

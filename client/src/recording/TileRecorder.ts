@@ -29,6 +29,8 @@ export class TileRecorder {
   constructor(
     private readonly video: HTMLVideoElement,
     private readonly tracks: FaceTracks,
+    /** Whose video it is: the subtitles name them. */
+    private readonly displayName: string,
   ) {
     if (video.videoWidth === 0) throw new Error('the video has no frames yet');
     this.#canvas.width = video.videoWidth;
@@ -45,7 +47,10 @@ export class TileRecorder {
 
   /** Call after each affect event applied to the tracks: starts a new cue when the text changes. */
   note(): void {
-    const text = cueText(this.tracks.visible().map((f) => f.event));
+    const text = cueText(
+      this.tracks.visible().map((f) => f.event),
+      this.displayName,
+    );
     const last = this.#cues.at(-1);
     if (last?.text === text) return;
     const now = this.#elapsed();
@@ -73,6 +78,6 @@ export class TileRecorder {
     const ctx = this.#canvas.getContext('2d')!;
     ctx.drawImage(this.video, 0, 0, width, height);
     const content = { x: 0, y: 0, w: width, h: height };
-    for (const face of this.tracks.visible()) drawFace(ctx, face, content, false);
+    for (const face of this.tracks.visible()) drawFace(ctx, face, content, false, 'full');
   }
 }

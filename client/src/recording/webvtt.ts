@@ -7,8 +7,11 @@ export interface Cue {
   text: string;
 }
 
-/** What the subtitles say about the faces in view: one line per face. */
-export function cueText(faces: AffectEvent[]): string {
+/**
+ * What the subtitles say about the faces in view: one line per face, led by the person's display name
+ * and the face's id (as in the events and exports), e.g. "Ada · face 3: happy 81% · valence 0.42 · …".
+ */
+export function cueText(faces: AffectEvent[], displayName: string): string {
   return faces
     .map((e) => {
       const p = e.expression.probs[e.expression.label] ?? 0;
@@ -16,7 +19,7 @@ export function cueText(faces: AffectEvent[]): string {
         .filter(([, au]) => au.active)
         .map(([label]) => label);
       return (
-        `${e.expression.label} ${Math.round(p * 100)}% · valence ${e.valence.toFixed(2)} · arousal ${e.arousal.toFixed(2)}` +
+        `${displayName} · face ${e.faceId}: ${e.expression.label} ${Math.round(p * 100)}% · valence ${e.valence.toFixed(2)} · arousal ${e.arousal.toFixed(2)}` +
         (active.length > 0 ? ` · ${active.join(' ')}` : '')
       );
     })

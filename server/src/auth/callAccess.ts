@@ -27,14 +27,23 @@ function accessOf(claims: ParticipantClaims): CallAccess {
   return { room: claims.room, identity: claims.sub, name: claims.name ?? claims.sub, grants: claims.grants };
 }
 
-/** Who joins `roomId`, if `access` allows it; throws FORBIDDEN or INVALID_REQUEST if not. */
-export function admit(access: CallAccess, roomId: string, requestedName: string | undefined, maxNameLength: number): PeerSpec {
+/**
+ * Who joins `roomId`, if `access` allows it; throws FORBIDDEN or INVALID_REQUEST if not. A participant
+ * granted analysis starts analysed when `analysedByDefault` (ANALYSIS_DEFAULT), and may opt out or in.
+ */
+export function admit(
+  access: CallAccess,
+  roomId: string,
+  requestedName: string | undefined,
+  maxNameLength: number,
+  analysedByDefault: boolean,
+): PeerSpec {
   if (!access.grants.join) throw forbidden('this token does not grant joining a call');
   if (access.room !== undefined && access.room !== roomId) throw forbidden(`this token does not grant room ${roomId}`);
   const displayName = access.name ?? requestedName;
   if (displayName === undefined) throw invalidRequest('displayName is required');
   if (displayName.length > maxNameLength) throw invalidRequest(`displayName is longer than ${maxNameLength} characters`);
-  return { displayName, analysed: access.grants.analysed };
+  return { displayName, analysed: access.grants.analysed && analysedByDefault, analysisGranted: access.grants.analysed };
 }
 
 export function requireGrant(access: CallAccess, grant: keyof Grants, action: string): void {

@@ -1,6 +1,13 @@
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { AffectStreamEvent } from '../../../protocol/affect-event.ts';
-import { AFFECT_EVENT, AFFECT_NAMESPACE, subscriberRequestSchemas, type Subscription } from '../../../protocol/affect-subscriber.ts';
+import {
+  AFFECT_EVENT,
+  AFFECT_NAMESPACE,
+  PARTICIPANT_EVENT,
+  subscriberRequestSchemas,
+  type ParticipantUpdate,
+  type Subscription,
+} from '../../../protocol/affect-subscriber.ts';
 import type { SubscriberClaims } from '../../../protocol/tokens.ts';
 import { guardRecovery } from '../auth/recovery.ts';
 import { CLOCK_TOLERANCE_S, verifySubscriberToken, type TokenKey } from '../auth/tokens.ts';
@@ -18,6 +25,8 @@ export interface AffectHubOptions {
   tokenKey: TokenKey;
   /** Whether a call participant is still in its room: the tokens handed to participants live only that long. */
   participantPresent: (roomId: string, peerId: string) => boolean;
+  /** The participants of a room now, each as a `participant` message (present). */
+  participants: (roomId: string) => ParticipantUpdate[];
   /** Requests per second a subscriber may make on average, and in a burst. */
   requestsPerSecond: number;
   requestBurst: number;
@@ -92,6 +101,11 @@ export class AffectHub {
     this.metrics.affectEvents.inc({ type: event.type });
   }
 
+  /** Tells the subscribers covering this participant (its room's, and its own peer's) who it is now. */
+  publishParticipant(update: ParticipantUpdate): void {
+    this.#subscribers.to([roomChannel(update.roomId), peerChannel(update.roomId, update.peerId)]).emit(PARTICIPANT_EVENT, update);
+  }
+
   get subscriberCount(): number {
     return this.#subscribers.sockets.size;
   }
@@ -136,6 +150,11 @@ export class AffectHub {
             throw limitExceeded(`at most ${this.options.maxSubscriptionsPerSocket} subscriptions`);
           }
           void socket.join(channel);
+          // Who is there already; later changes come with publishParticipant. Before the ack, so a
+          // subscriber knows the names by the time it is subscribed.
+          for (const participant of this.options.participants(subscription.roomId)) {
+            if (subscription.peerId === undefined || participant.peerId === subscription.peerId) socket.emit(PARTICIPANT_EVENT, participant);
+          }
           return empty;
         },
         unsubscribe: async (subscription) => {

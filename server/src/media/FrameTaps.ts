@@ -2,6 +2,8 @@ import type { types } from 'mediasoup';
 import { Observable, Subject, mergeMap } from 'rxjs';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Peer } from '../sfu/Peer.ts';
+import type { Room } from '../sfu/Room.ts';
 import type { Rooms } from '../sfu/Rooms.ts';
 import type { Frame } from './Frame.ts';
 import { FrameTap, type FrameTapOptions } from './FrameTap.ts';
@@ -16,12 +18,16 @@ export interface FrameStream {
   frames$: Observable<Frame>;
 }
 
-/** Taps every video producer of every room, and hands the streams to whoever analyses them. */
+/**
+ * Taps every video producer of every participant being analysed, and hands the streams to whoever
+ * analyses them. A participant's consent starts and stops its taps: opting out closes them (their
+ * decoders end), opting in taps its video producers again.
+ */
 export class FrameTaps {
   readonly #taps = new Map<string, FrameTap>();
   readonly #started = new Subject<FrameStream>();
-  /** Taps being set up: they count against the limit already. */
-  #creating = 0;
+  /** Producers whose taps are being set up: they count against the limit already. */
+  readonly #creating = new Set<string>();
 
   constructor(
     rooms: Rooms,
@@ -33,9 +39,17 @@ export class FrameTaps {
   ) {
     rooms.on('roomCreated', (room) => {
       room.on('producerAdded', (peer, producer) => {
-        // A participant not granted analysis is never decoded, let alone analysed.
-        if (producer.kind !== 'video' || !peer.analysed) return;
-        this.#tap(room.router, producer, { roomId: room.id, peerId: peer.id });
+        // A participant not analysed (no grant, or opted out) is never decoded, let alone analysed.
+        if (producer.kind === 'video' && peer.analysed) this.#tap(room, peer, producer);
+      });
+      room.on('analysisChanged', (peer) => {
+        if (!peer.analysed) {
+          for (const tap of [...this.#taps.values()]) if (tap.ids.roomId === room.id && tap.ids.peerId === peer.id) tap.close();
+          return;
+        }
+        for (const producer of peer.producers.values()) {
+          if (producer.kind === 'video' && !this.#taps.has(producer.id)) this.#tap(room, peer, producer);
+        }
       });
     });
   }
@@ -70,14 +84,21 @@ export class FrameTaps {
     this.#started.complete();
   }
 
-  #tap(router: types.Router, producer: types.Producer, ids: { roomId: string; peerId: string }): void {
-    if (this.#taps.size + this.#creating >= this.options.maxTaps) {
+  #tap(room: Room, peer: Peer, producer: types.Producer): void {
+    if (this.#creating.has(producer.id)) return;
+    if (this.#taps.size + this.#creating.size >= this.options.maxTaps) {
       log.warn('tap limit reached; stream not analysed', { producerId: producer.id, maxTaps: this.options.maxTaps });
       return;
     }
-    this.#creating += 1;
-    FrameTap.create(router, producer, ids, this.options, this.metrics).finally(() => (this.#creating -= 1)).then(
+    this.#creating.add(producer.id);
+    const ids = { roomId: room.id, peerId: peer.id };
+    FrameTap.create(room.router, producer, ids, this.options, this.metrics).finally(() => this.#creating.delete(producer.id)).then(
       (tap) => {
+        // The participant may have opted out (or left) while its tap was being set up.
+        if (!peer.analysed || peer.closed) {
+          tap.close();
+          return;
+        }
         this.#taps.set(tap.streamId, tap);
         this.metrics.taps.set(this.#taps.size);
         tap.frames$.subscribe({

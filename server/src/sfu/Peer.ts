@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import { invalidRequest, limitExceeded, notFound } from '../errors.ts';
+import { forbidden, invalidRequest, limitExceeded, notFound } from '../errors.ts';
 import type { Direction, PeerEvents, PeerOptions, PeerSpec, TransportAppData } from './PeerTypes.ts';
 import { clientInput } from './refused.ts';
 
@@ -17,8 +17,9 @@ export class Peer extends EventEmitter<PeerEvents> {
   #closed = false;
 
   readonly displayName: string;
-  /** Whether its video may be decoded and analysed (the participant's token grants it). */
-  readonly analysed: boolean;
+  /** Whether its token allows analysis at all: without it, the participant can never opt in. */
+  readonly analysisGranted: boolean;
+  #analysed: boolean;
 
   constructor(
     readonly id: string,
@@ -28,7 +29,22 @@ export class Peer extends EventEmitter<PeerEvents> {
   ) {
     super();
     this.displayName = spec.displayName;
-    this.analysed = spec.analysed;
+    this.analysisGranted = spec.analysisGranted ?? spec.analysed;
+    if (spec.analysed && !this.analysisGranted) throw new Error('a peer cannot be analysed without the grant');
+    this.#analysed = spec.analysed;
+  }
+
+  /** Whether its video is decoded and analysed now: granted, and the participant has not opted out. */
+  get analysed(): boolean {
+    return this.#analysed;
+  }
+
+  /** The participant's consent: opting out stops its analysis at once; opting in needs the grant. */
+  setAnalysed(analysed: boolean): void {
+    if (analysed && !this.analysisGranted) throw forbidden('this token does not grant analysis of your video');
+    if (analysed === this.#analysed || this.#closed) return;
+    this.#analysed = analysed;
+    this.emit('analysisChanged', analysed);
   }
 
   get closed(): boolean {

@@ -7,10 +7,13 @@ export interface PeerOptions {
   announcedAddress: string;
 }
 
-/** Who joins: what the others see, and whether their video may be analysed. */
+/** Who joins: what the others see, and whether their video is analysed. */
 export interface PeerSpec {
   displayName: string;
+  /** Analysed from joining on. */
   analysed: boolean;
+  /** May turn analysis on later (its token grants it); `analysed` when absent. */
+  analysisGranted?: boolean;
 }
 
 /** Events about this peer's own consumers, for its client. */
@@ -19,6 +22,8 @@ export interface PeerEvents {
   consumerPaused: [consumerId: string];
   consumerResumed: [consumerId: string];
   producerAdded: [producer: types.Producer];
+  /** The participant opted in to or out of analysis. */
+  analysisChanged: [analysed: boolean];
   closed: [];
 }
 

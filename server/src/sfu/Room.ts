@@ -35,6 +35,7 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     this.peers.set(peer.id, peer);
     peer.on('producerAdded', (producer) => this.emit('producerAdded', peer, producer));
+    peer.on('analysisChanged', () => this.emit('analysisChanged', peer));
     this.emit('peerJoined', peer);
     return peer;
   }

@@ -15,5 +15,7 @@ export interface RoomEvents {
   peerLeft: [peer: Peer];
   /** A peer started sending media: the other peers may consume it, and video gets tapped. */
   producerAdded: [peer: Peer, producer: types.Producer];
+  /** A peer opted in to or out of analysis (`peer.analysed` says which). */
+  analysisChanged: [peer: Peer];
   closed: [reason: RoomCloseReason];
 }

@@ -25,6 +25,8 @@ const log = createLogger('signaling');
 
 export interface SignalingOptions {
   maxDisplayNameLength: number;
+  /** ANALYSIS_DEFAULT: participants granted analysis start analysed. */
+  analysedByDefault: boolean;
   /** Requests per second a socket may make on average, and in a burst. */
   requestsPerSecond: number;
   requestBurst: number;
@@ -61,7 +63,7 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
     join: async ({ roomId, displayName }) => {
       if (session.peer) throw new RequestError('ALREADY_JOINED', `already in room ${session.room?.id}`);
       if (session.joining) throw new RequestError('ALREADY_JOINED', 'a join is already under way');
-      const spec = admit(session.access, roomId, displayName, options.maxDisplayNameLength);
+      const spec = admit(session.access, roomId, displayName, options.maxDisplayNameLength, options.analysedByDefault);
       const { roomsPerAddress } = options;
       if (!roomsPerAddress.take(session.address, roomId)) {
         throw limitExceeded(`this address has peers in ${roomsPerAddress.limit} rooms already`);
@@ -94,6 +96,7 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
         peerId: peer.id,
         roomId,
         displayName: peer.displayName,
+        analysed: peer.analysed,
         routerRtpCapabilities: room.router.rtpCapabilities,
         peers: others,
         grants: session.access.grants,
@@ -163,6 +166,12 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
       const { room, peer } = joined(session);
       return options.subscriberToken(room.id, peer.id);
     },
+    setAnalysis: async ({ analysed }) => {
+      const { peer } = joined(session);
+      // Synchronous: by the ack, an opted-out peer's taps are closed (FrameTaps listens) and the room told.
+      peer.setAnalysed(analysed);
+      return { analysed: peer.analysed };
+    },
   });
 
   // A call socket's peer leaves when the socket disconnects: a returning socket starts afresh, and is
@@ -191,6 +200,7 @@ function peerInfo(peer: Peer): PeerInfo {
   return {
     peerId: peer.id,
     displayName: peer.displayName,
+    analysed: peer.analysed,
     producers: [...peer.producers.values()].map((p) => ({ producerId: p.id, kind: p.kind, paused: p.paused })),
   };
 }
@@ -213,7 +223,9 @@ function subscribe(session: Joined): () => void {
   const { socket, room, peer } = session;
   const state: Session = session;
   const send = <E extends ServerEventName>(event: E, data: ServerEvents[E]) => socket.emit(event, data);
-  const onPeerJoined = (other: Peer) => other !== peer && send('peerJoined', { peerId: other.id, displayName: other.displayName });
+  const onPeerJoined = (other: Peer) =>
+    other !== peer && send('peerJoined', { peerId: other.id, displayName: other.displayName, analysed: other.analysed });
+  const onAnalysisChanged = (other: Peer) => send('analysisChanged', { peerId: other.id, analysed: other.analysed });
   const onPeerLeft = (other: Peer) => other !== peer && send('peerLeft', { peerId: other.id });
   const onProducer = (other: Peer, producer: types.Producer) =>
     other !== peer && send('newProducer', { peerId: other.id, producerId: producer.id, kind: producer.kind });
@@ -234,6 +246,7 @@ function subscribe(session: Joined): () => void {
   room.on('peerJoined', onPeerJoined);
   room.on('peerLeft', onPeerLeft);
   room.on('producerAdded', onProducer);
+  room.on('analysisChanged', onAnalysisChanged);
   room.on('closed', onClosed);
   peer.on('consumerClosed', onConsumerClosed);
   peer.on('consumerPaused', onConsumerPaused);
@@ -242,6 +255,7 @@ function subscribe(session: Joined): () => void {
     room.off('peerJoined', onPeerJoined);
     room.off('peerLeft', onPeerLeft);
     room.off('producerAdded', onProducer);
+    room.off('analysisChanged', onAnalysisChanged);
     room.off('closed', onClosed);
     peer.off('consumerClosed', onConsumerClosed);
     peer.off('consumerPaused', onConsumerPaused);
