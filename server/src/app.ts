@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +13,7 @@ import type { ParticipantClaims, SubscriberClaims } from '../../protocol/tokens.
 import { startAffectService } from './affectService.ts';
 import { callAuthMiddleware } from './auth/callAccess.ts';
 import { signParticipantToken, signSubscriberToken, tokenKey, type Unsigned } from './auth/tokens.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { AffectHub } from './events/AffectHub.ts';
 import { healthOf } from './health.ts';
 import { clientAddress } from './http/clientAddress.ts';
@@ -57,6 +59,7 @@ const REQUEST_BURST = 60;
 /** Starts the whole service: workers, rooms, signaling, frame taps, HTTP. */
 export async function startApp(config: Config): Promise<App> {
   setLogLevel(config.logLevel);
+  const tls = config.tls && readTls(config.tls);
   const pool = await WorkerPool.create({
     numWorkers: config.mediasoup.numWorkers,
     rtcMinPort: config.mediasoup.rtcMinPort,
@@ -73,6 +76,7 @@ export async function startApp(config: Config): Promise<App> {
   const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics) : undefined;
 
   const httpServer = createHttpServer({
+    tls,
     clientRoot: CLIENT_ROOT,
     registry: metrics.registry,
     allowedOrigins: config.allowedOrigins,
@@ -170,7 +174,7 @@ export async function startApp(config: Config): Promise<App> {
   httpServer.listen(config.port, config.host);
   await once(httpServer, 'listening');
   const { port } = httpServer.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info('listening', { url, workers: pool.size, tap: config.tap.enabled });
 
   return {
@@ -193,6 +197,27 @@ export async function startApp(config: Config): Promise<App> {
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The certificate and key files, read once at start, before anything else starts: a file that cannot be
+ * read, or a key that is not the certificate's, is a setting to fix.
+ */
+function readTls({ certFile, keyFile }: NonNullable<Config['tls']>): { cert: Buffer; key: Buffer } {
+  const read = (variable: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: ${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? error})`);
+    }
+  };
+  const pair = { cert: read('TLS_CERT', certFile), key: read('TLS_KEY', keyFile) };
+  try {
+    createSecureContext(pair);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: TLS_CERT/TLS_KEY: ${(error as Error).message}`);
+  }
+  return pair;
 }
 
 interface Analysis {

@@ -12,7 +12,15 @@ try {
   console.error(error.message);
   process.exit(2);
 }
-const app = await startApp(config);
+let app: Awaited<ReturnType<typeof startApp>>;
+try {
+  app = await startApp(config);
+} catch (error) {
+  // An unreadable certificate, or one that does not go with its key: said plainly as well.
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { Registry } from 'prom-client';
 import { requestOriginAllowed } from './origin.ts';
 import { readStaticFile, sendStaticFile } from './staticFiles.ts';
@@ -15,6 +16,8 @@ export interface HttpServerOptions {
   metricsToken: string | undefined;
   /** A connection that sends nothing for this long is closed. */
   idleTimeoutMs: number;
+  /** PEM certificate (chain) and key: HTTPS (and socket.io over wss) instead of plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 /**
@@ -28,9 +31,12 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-/** Serves the client, `GET /healthz` (JSON) and `GET /metrics` (Prometheus text). socket.io attaches to it. */
-export function createHttpServer(options: HttpServerOptions): http.Server {
-  const server = http.createServer((req, res) => {
+/**
+ * Serves the client, `GET /healthz` (JSON) and `GET /metrics` (Prometheus text), over HTTPS when given a
+ * certificate. socket.io attaches to it.
+ */
+export function createHttpServer(options: HttpServerOptions): http.Server | https.Server {
+  const handle: http.RequestListener = (req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!requestOriginAllowed(req, options.allowedOrigins)) {
@@ -63,7 +69,8 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
       }
       sendStaticFile(req, res, file);
     });
-  });
+  };
+  const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, handle) : http.createServer(handle);
   server.timeout = options.idleTimeoutMs;
   return server;
 }
