@@ -54,7 +54,7 @@ describe('HTTPS with TLS_CERT / TLS_KEY', () => {
   });
 
   it('carries signaling over wss: a join succeeds', async () => {
-    const socket = io(app.url, { transports: ['websocket'], reconnection: false, ca });
+    const socket = io(app.url, { transports: ['websocket'], reconnection: false, ca: ca.toString() });
     try {
       await new Promise<void>((resolve, reject) => socket.once('connect', () => resolve()).once('connect_error', reject));
       const ack = (await socket.timeout(5000).emitWithAck('join', { roomId: 'tls', displayName: 'Over TLS' })) as Ack<{ displayName: string }>;

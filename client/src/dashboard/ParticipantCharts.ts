@@ -1,61 +1,32 @@
-import {
-  ArcElement,
-  BarController,
-  BarElement,
-  CategoryScale,
-  Chart,
-  DoughnutController,
-  Legend,
-  LinearScale,
-  LineController,
-  LineElement,
-  PointElement,
-  Tooltip,
-  type ChartDataset,
-} from 'chart.js';
+import type { Chart as ChartType, ChartDataset } from 'chart.js';
 import type { AffectEvent, AffectStreamEvent } from '../../../protocol/affect-event.ts';
 import { auName } from '../auNames.ts';
-
-Chart.register(ArcElement, BarController, BarElement, CategoryScale, DoughnutController, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip);
+import { Chart, COMMON_OPTIONS, PALETTE, canvasIn, percent, wallClockAxis } from './charts.ts';
 
 const VALENCE = '#1d5fbf';
 const AROUSAL = '#b04a00';
-/** Distinguishable for common colour-vision deficiencies (Okabe-Ito), then greys. */
-const PALETTE = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442', '#000000', '#999999', '#666666'];
 /** Faces drawn in the valence/arousal chart: the most recent ones; older tracks are in the export. */
 const FACES_CHARTED = 3;
-
-function canvasIn(parent: HTMLElement, title: string): HTMLCanvasElement {
-  const figure = document.createElement('figure');
-  figure.className = 'chart';
-  figure.style.margin = '0';
-  const canvas = document.createElement('canvas');
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', title);
-  figure.append(canvas);
-  parent.append(figure);
-  return canvas;
-}
-
-const percent = (n: number) => `${Math.round(n * 100)}%`;
 
 /** One participant's section of the dashboard: valence/arousal over time, expression shares, AU activity. */
 export class ParticipantCharts {
   readonly element = document.createElement('section');
+  readonly #heading = document.createElement('h2');
+  readonly #state = document.createElement('p');
   readonly #summary = document.createElement('p');
-  readonly #va: Chart<'line'>;
-  readonly #expressions: Chart<'doughnut'>;
-  readonly #aus: Chart<'bar'>;
+  readonly #va: ChartType<'line'>;
+  readonly #expressions: ChartType<'doughnut'>;
+  readonly #aus: ChartType<'bar'>;
 
-  constructor(peerId: string) {
+  constructor(private readonly peerId: string) {
     this.element.className = 'participant';
     this.element.dataset.peerId = peerId;
-    const heading = document.createElement('h2');
-    heading.textContent = `Participant ${peerId}`;
+    this.#state.className = 'participant-state';
     const charts = document.createElement('div');
     charts.className = 'charts';
-    this.element.append(heading, this.#summary, charts);
-    const common = { animation: false, responsive: true, maintainAspectRatio: false } as const;
+    this.element.append(this.#heading, this.#state, this.#summary, charts);
+    this.name(undefined);
+    const common = COMMON_OPTIONS;
 
     this.#va = new Chart(canvasIn(charts, 'Valence and arousal over time'), {
       type: 'line',
@@ -66,7 +37,7 @@ export class ParticipantCharts {
         normalized: true,
         elements: { point: { radius: 0 }, line: { borderWidth: 1.5 } },
         scales: {
-          x: { type: 'linear', title: { display: true, text: 'seconds' } },
+          x: wallClockAxis,
           y: { min: -1, max: 1, title: { display: true, text: 'valence / arousal' } },
         },
         plugins: { title: { display: false } },
@@ -88,12 +59,21 @@ export class ParticipantCharts {
     });
   }
 
-  /** Redraws from the participant's kept events; `t0` (ms, wall clock) is time zero of the time axis. */
-  update(events: AffectStreamEvent[], t0: number): void {
+  /** Who this is, as the server says (the display name they joined with); undefined while not known. */
+  name(participant: { displayName: string; analysed?: boolean; present?: boolean } | undefined): void {
+    this.#heading.textContent = participant?.displayName ?? `Participant ${this.peerId}`;
+    const id = `peer ${this.peerId}`;
+    const state =
+      participant?.present === false ? 'left the call' : participant?.analysed === false ? 'not analysed (opted out)' : participant?.analysed ? 'analysed' : '';
+    this.#state.textContent = [id, state].filter(Boolean).join(' · ');
+  }
+
+  /** Redraws from the participant's kept events. */
+  update(events: AffectStreamEvent[]): void {
     const affect = events.filter((e): e is AffectEvent => e.type === 'affect');
     const latest = affect.at(-1);
     if (!latest) return;
-    this.#updateValenceArousal(affect, t0);
+    this.#updateValenceArousal(affect);
     const shares = this.#updateExpressions(affect, latest);
     this.#updateAus(affect, latest);
     const top = Object.entries(shares).sort((a, b) => b[1] - a[1])[0];
@@ -107,11 +87,11 @@ export class ParticipantCharts {
     this.element.remove();
   }
 
-  #updateValenceArousal(affect: AffectEvent[], t0: number): void {
+  #updateValenceArousal(affect: AffectEvent[]): void {
     const faces = [...new Set(affect.map((e) => e.faceId))].slice(-FACES_CHARTED);
     const datasets: ChartDataset<'line'>[] = faces.flatMap((faceId, i) => {
       const own = affect.filter((e) => e.faceId === faceId);
-      const x = (e: AffectEvent) => (e.arrivalTime - t0) / 1000;
+      const x = (e: AffectEvent) => e.arrivalTime;
       const dash = i === faces.length - 1 ? [] : [4, 3];
       const suffix = faces.length > 1 ? ` (face ${faceId})` : '';
       return [
