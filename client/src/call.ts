@@ -49,7 +49,7 @@ function removeTile(peerId: string): void {
 /** The consent control says what the server does with this participant's video now. */
 function showAnalysis(analysed: boolean, granted: boolean): void {
   setPressed(analysisButton, analysed);
-  analysisButton.textContent = analysed ? 'Analysis on' : 'Analysis off';
+  analysisButton.textContent = analysed ? 'Analyse me: on' : 'Analyse me: off';
   analysisButton.disabled = !granted;
   analysisNote.textContent = !granted
     ? 'Your invitation does not allow analysing your video.'

@@ -208,7 +208,8 @@ describe('the call page overlay', () => {
     expect(Number(probe.format.duration)).toBeGreaterThan(2);
 
     const subtitles = (await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:s:0', '-f', 'webvtt', '-'])).stdout;
-    expect(subtitles).toMatch(/\S+ \d+% · valence -?\d\.\d\d · arousal -?\d\.\d\d/);
+    // Each cue line names the person and the face (as the events and exports do).
+    expect(subtitles).toMatch(/^Face · face \d+: \S+ \d+% · valence -?\d\.\d\d · arousal -?\d\.\d\d/m);
     // The overlay is in the picture: a frame from the middle has the box colour in it.
     const frame = (await run('ffmpeg', ['-v', 'error', '-ss', '2', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], {
       encoding: 'buffer',

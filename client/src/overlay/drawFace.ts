@@ -14,7 +14,7 @@ const PANEL_W = 210;
 const CIRCLE = 70;
 const AU_ROW = 12;
 /** Below this view width (CSS px) the full panel would cover much of the face: the compact overlay is drawn. */
-export const COMPACT_BELOW_PX = 420;
+export const COMPACT_BELOW_PX = 520;
 /** Radius of the compact overlay's valence/arousal dot's circle. */
 const DOT_CIRCLE = 11;
 
