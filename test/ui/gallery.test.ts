@@ -193,6 +193,13 @@ describe('the call page gallery', { timeout: 180_000 }, () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await expectFits(page, 9);
     await screenshot('gallery-9-phone.png');
+    // The device choice opens above the controls, inside the phone's screen, and is reached from the keyboard.
+    await page.locator('#devices-menu summary').focus();
+    await page.keyboard.press('Enter');
+    const menu = await page.locator('#devices').boundingBox();
+    expect(menu && inside(menu, { x: 0, y: 0, width: 390, height: 844 })).toBe(true);
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#devices').isVisible()).toBe(false);
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 });
