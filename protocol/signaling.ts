@@ -48,8 +48,9 @@ export const requestSchemas = {
   /** A token for the affect stream of the room the peer is in (see ./affect-subscriber.ts). */
   affectToken: z.strictObject({}),
   /**
-   * Consent: whether this participant's video is analysed. Off stops its analysis at once; on needs the
-   * token's `analysed` grant (FORBIDDEN without). The room is told (`analysisChanged`).
+   * Consent: whether this participant's video is analysed. Off stops its analysis at once, and is never
+   * refused; on needs the token's `analysed` grant (FORBIDDEN without) and comes at most once a second
+   * (RATE_LIMITED: it starts a decoder). The room is told (`analysisChanged`).
    */
   setAnalysis: z.strictObject({ analysed: z.boolean() }),
 } as const;

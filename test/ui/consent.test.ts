@@ -139,6 +139,10 @@ describe('consent within the token\'s grant', () => {
     expect(await setAnalysis(alice, true)).toEqual({ ok: true, data: { analysed: true } });
     expect(await told).toEqual({ peerId: [...app.rooms.get('grant')!.peers.values()][0]!.id, analysed: true });
     expect(await setAnalysis(alice, false)).toEqual({ ok: true, data: { analysed: false } });
+    // Opting out is never refused; opting in (which starts a decoder) at most once a second.
+    const again = await setAnalysis(alice, true);
+    expect(again.ok ? 'OK' : again.error).toEqual({ code: 'RATE_LIMITED', message: 'analysis can be turned on at most once every 1 s' });
+    await expect.poll(async () => (await setAnalysis(alice, true)).ok, { timeout: 3000, interval: 200 }).toBe(true);
   });
 
   it('never analyses a participant whose token does not grant it', async () => {

@@ -43,6 +43,8 @@ interface Session {
   address: string;
   /** A join is under way: a second one waits for nothing and is refused. */
   joining: boolean;
+  /** When this socket last turned its analysis on (ms since the epoch). */
+  lastOptIn: number;
   room?: Room;
   peer?: Peer;
   /** Undoes the room/peer listeners this session added. */
@@ -53,6 +55,11 @@ type Joined = Session & { room: Room; peer: Peer };
 type CallHandlers = { [N in keyof typeof requestSchemas]: (payload: RequestPayload<N>) => Promise<ResponseData[N]> };
 
 const empty = {} as Record<string, never>;
+/**
+ * Opting in starts a tap (a transport, a consumer, then an ffmpeg): a client toggling its consent could
+ * otherwise churn through those within the request rate limit. Opting out is never refused.
+ */
+const OPT_IN_INTERVAL_MS = 1000;
 
 /**
  * The call's request/ack protocol on socket.io, behind the call authorisation middleware. Every request
@@ -168,6 +175,12 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
     },
     setAnalysis: async ({ analysed }) => {
       const { peer } = joined(session);
+      if (analysed && !peer.analysed) {
+        if (Date.now() - session.lastOptIn < OPT_IN_INTERVAL_MS) {
+          throw new RequestError('RATE_LIMITED', `analysis can be turned on at most once every ${OPT_IN_INTERVAL_MS / 1000} s`);
+        }
+        session.lastOptIn = Date.now();
+      }
       // Synchronous: by the ack, an opted-out peer's taps are closed (FrameTaps listens) and the room told.
       peer.setAnalysed(analysed);
       return { analysed: peer.analysed };
@@ -178,7 +191,7 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
   // replayed nothing that happened in the room after it left.
   guardRecovery(io.of('/'), () => false);
   io.on('connection', (socket) => {
-    const session: Session = { socket, access: accessOfSocket(socket), address: options.addressOf(socket), joining: false };
+    const session: Session = { socket, access: accessOfSocket(socket), address: options.addressOf(socket), joining: false, lastOptIn: 0 };
     serveRequests(socket, requestSchemas, handlersFor(session), {
       requestsPerSecond: options.requestsPerSecond,
       requestBurst: options.requestBurst,
