@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRtcp, parseRtpHeader, startsFrame } from '../../server/src/media/rtp.ts';
+import { isRtcp, parseRtpHeader, startsFrame, startsKeyFrame } from '../../server/src/media/rtp.ts';
 
 function rtp(payload: number[], { marker = false, extensionWords = 0 } = {}): Buffer {
   const header = Buffer.alloc(12);
@@ -37,5 +37,26 @@ describe('rtp', () => {
     expect(starts([0x78], 'video/H264')).toBe(true);
     expect(starts([0x7c, 0x85], 'video/H264')).toBe(true);
     expect(starts([0x7c, 0x05], 'video/H264')).toBe(false);
+  });
+
+  it('finds keyframe starts: VP8 P bit past the extended descriptor, H264 IDR or SPS in any packetisation', () => {
+    const key = (payload: number[], mime: string) => {
+      const packet = rtp(payload);
+      return startsKeyFrame(packet, parseRtpHeader(packet)!, mime);
+    };
+    expect(key([0x10, 0x9d], 'video/VP8')).toBe(false); // P = 1: an inter frame
+    expect(key([0x10, 0x50], 'video/VP8')).toBe(true);
+    // X, then I (15-bit picture id), L and T/K: the payload header comes after 5 descriptor bytes
+    expect(key([0x90, 0xf0, 0x80, 0x01, 0x07, 0x20, 0x50], 'video/VP8')).toBe(true);
+    expect(key([0x90, 0xf0, 0x80, 0x01, 0x07, 0x20, 0x51], 'video/VP8')).toBe(false);
+    expect(key([0x90, 0x80, 0x05, 0x50], 'video/VP8')).toBe(true); // 7-bit picture id
+    expect(key([0x00, 0x50], 'video/VP8')).toBe(false); // not a frame start
+    expect(key([0x65], 'video/H264')).toBe(true); // IDR slice
+    expect(key([0x41], 'video/H264')).toBe(false); // non-IDR slice
+    expect(key([0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce], 'video/H264')).toBe(true); // STAP-A: SPS, PPS
+    expect(key([0x78, 0x00, 0x02, 0x41, 0x00], 'video/H264')).toBe(false);
+    expect(key([0x7c, 0x85], 'video/H264')).toBe(true); // FU-A start of an IDR
+    expect(key([0x7c, 0x81], 'video/H264')).toBe(false);
+    expect(key([0x7c, 0x05], 'video/H264')).toBe(false); // FU-A continuation
   });
 });

@@ -54,3 +54,46 @@ export function startsFrame(packet: Buffer, header: RtpHeader, mimeType: string)
       return true;
   }
 }
+
+/**
+ * Whether a packet begins a keyframe, where a decoder joining mid-stream can start: a VP8 frame start
+ * whose payload header has P = 0 (RFC 7741 4.3), or an H264 packet carrying an IDR slice or a sequence
+ * parameter set (RFC 6184: single NAL, inside a STAP-A, or a first FU-A fragment). Other codecs: any frame start.
+ */
+export function startsKeyFrame(packet: Buffer, header: RtpHeader, mimeType: string): boolean {
+  if (!startsFrame(packet, header, mimeType)) return false;
+  const at = header.payloadOffset;
+  switch (mimeType.toLowerCase()) {
+    case 'video/vp8': {
+      let offset = at + 1;
+      const x = packet[offset - 1]! & 0x80;
+      if (x) {
+        const ext = packet[offset] ?? 0;
+        offset += 1;
+        if (ext & 0x80) offset += (packet[offset] ?? 0) & 0x80 ? 2 : 1; // PictureID, 7 or 15 bits
+        if (ext & 0x40) offset += 1; // TL0PICIDX
+        if (ext & 0x30) offset += 1; // TID / KEYIDX
+      }
+      const payloadHeader = packet[offset];
+      return payloadHeader !== undefined && (payloadHeader & 0x01) === 0;
+    }
+    case 'video/h264':
+      return h264NalTypes(packet, at).some((type) => type === 5 || type === 7);
+    default:
+      return true;
+  }
+}
+
+/** The NAL unit types a (frame-starting) H264 RTP payload carries. */
+function h264NalTypes(packet: Buffer, at: number): number[] {
+  const type = packet[at]! & 0x1f;
+  if (type === 28) return [(packet[at + 1] ?? 0) & 0x1f];
+  if (type !== 24) return [type];
+  const types: number[] = [];
+  for (let offset = at + 1; offset + 2 < packet.length; ) {
+    const size = packet.readUInt16BE(offset);
+    types.push(packet[offset + 2]! & 0x1f);
+    offset += 2 + size;
+  }
+  return types;
+}
