@@ -1,4 +1,3 @@
-import { Counter } from 'prom-client';
 import { EMPTY, catchError, endWith, finalize, ignoreElements, mergeMap, takeUntil, tap, type Subscription } from 'rxjs';
 import type { Config } from './config.ts';
 import type { AffectHub } from './events/AffectHub.ts';
@@ -31,13 +30,6 @@ export interface AffectServiceDeps {
  */
 export function startAffectService(deps: AffectServiceDeps): Subscription {
   const { taps, detector, model, hub, metrics, options } = deps;
-  // The vision work's own time (not waits for a worker), by kind: what a stream costs in detection and the model.
-  const work = new Counter({
-    name: 'analysis_work_seconds_total',
-    help: 'vision work by kind: detect_full, detect_regions, detect_regions+full (a face not found again), model (alignment + inference)',
-    labelNames: ['work'],
-    registers: [metrics.registry],
-  });
   const inference = createAffectInference(model, {
     maxBatchSize: options.maxBatchSize,
     maxWaitMs: options.maxBatchWaitMs,
@@ -45,7 +37,7 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
       metrics.batchSize.observe(stats.size);
       metrics.modelRun.observe(stats.runMs / 1000);
     },
-    onWork: (ms) => work.inc({ work: 'model' }, ms / 1000),
+    onWork: (ms) => metrics.analysisWork.inc({ work: 'model' }, ms / 1000),
   });
   const auThresholdsByName = auThresholdsFromModel(model.info.auLabels, model.info.auThresholds);
   const analyse = analyseStream({
@@ -81,7 +73,7 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
       tap((analysed) => {
         const now = Date.now();
         observeLatency(metrics, analysed, now);
-        if (analysed.detectMode !== 'none') work.inc({ work: `detect_${analysed.detectMode}` }, analysed.detectorMs / 1000);
+        if (analysed.detectMode !== 'none') metrics.analysisWork.inc({ work: `detect_${analysed.detectMode}` }, analysed.detectorMs / 1000);
         for (const event of events.fromFrame(analysed, now)) hub.publish(event);
       }),
       catchError((error: unknown) => {

@@ -82,6 +82,13 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
       registers,
     }),
     framesAnalysed: new Counter({ name: 'analysis_frames_total', help: 'frames analysed', registers }),
+    /** The vision work's own time (not waits for a worker), by kind: what a stream costs in detection and the model. */
+    analysisWork: new Counter({
+      name: 'analysis_work_seconds_total',
+      help: 'vision work by kind: detect_full, detect_regions, detect_regions+full (a face not found again), model (alignment + inference)',
+      labelNames: ['work'],
+      registers,
+    }),
     framesDropped: new Counter({
       name: 'analysis_frames_dropped_total',
       help: 'frames replaced by a newer one before analysis (latest wins)',
