@@ -1,5 +1,6 @@
 import type { AnalysedFrame } from '../../server/src/pipeline/analyseStream.ts';
 import type { AffectPrediction, FaceDetection } from '../../server/src/vision/types.ts';
+import { emptyFrame } from './frames.ts';
 
 const prediction: AffectPrediction = {
   valence: 0.4,
@@ -19,17 +20,7 @@ const detection: FaceDetection = {
  */
 export function analysedFrameAt(arrivalTime: number, faceIds: number[], ended: number[] = []): AnalysedFrame {
   return {
-    frame: {
-      roomId: 'r',
-      peerId: 'p',
-      streamId: 's',
-      seq: 0,
-      width: 640,
-      height: 480,
-      pixels: new Uint8Array(0),
-      arrivalTime,
-      decodedTime: arrivalTime + 30,
-    },
+    frame: emptyFrame(0, arrivalTime, arrivalTime + 30),
     detectStart: arrivalTime + 31,
     detectEnd: arrivalTime + 36,
     inferEnd: arrivalTime + 40,

@@ -10,6 +10,7 @@ import {
   type AffectModel,
 } from '../../server/src/vision/index.ts';
 import { loadImage } from '../../models/scripts/image.ts';
+import { fixtureInput, softmax } from '../helpers/modelInput.ts';
 
 // The default model (models/MODEL_CARD.md) and the PyTorch outputs for a fixture input, written at export time
 // by models/fpnmaa/export.py (the input is rebuilt here from the same formula).
@@ -19,22 +20,6 @@ const sessions = createSessionFactory({ provider: 'cpu', intraOpThreads: 1, inte
 const PAPER = ['Neutral', 'Anger', 'Disgust', 'Fear', 'Happiness', 'Sadness', 'Surprise'];
 const AUS = ['AU1', 'AU2', 'AU4', 'AU6', 'AU7', 'AU10', 'AU12', 'AU15', 'AU23', 'AU24', 'AU25', 'AU26'];
 
-/** models/fpnmaa/export.py fixture_input: [1, 3, S, S], a smooth deterministic pattern. */
-function fixtureInput(size: number): Float32Array {
-  const out = new Float32Array(3 * size * size);
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < size; y++)
-      for (let x = 0; x < size; x++)
-        out[(c * size + y) * size + x] =
-          Math.sin(0.11 * x + 0.7 * c) * Math.cos(0.07 * y - 0.3 * c) + 0.25 * Math.sin((0.013 * x * y) / (c + 1));
-  return out;
-}
-const softmax = (v: number[]) => {
-  const m = Math.max(...v);
-  const e = v.map((x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / s);
-};
 
 describe('shipped default affect model', () => {
   let model: AffectModel;

@@ -1,26 +1,16 @@
 import { map, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../../server/src/media/Frame.ts';
 import { analyseStream, type AnalysedFrame } from '../../server/src/pipeline/analyseStream.ts';
 import { createMicroBatcher } from '../../server/src/pipeline/microBatch.ts';
 import type { FaceInFrame } from '../../server/src/vision/FaceAligner.ts';
 import type { AffectPrediction, FaceDetection } from '../../server/src/vision/types.ts';
 import { face } from './faceFixtures.ts';
+import { emptyFrame } from '../helpers/frames.ts';
 
 const testScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
-const frameAt = (seq: number, arrivalTime: number): Frame => ({
-  roomId: 'r',
-  peerId: 'p',
-  streamId: 's',
-  seq,
-  width: 640,
-  height: 480,
-  pixels: new Uint8Array(0),
-  arrivalTime,
-  decodedTime: arrivalTime,
-});
+const frameAt = (seq: number, arrivalTime: number) => emptyFrame(seq, arrivalTime);
 
 /** The fake model's answer for a face: its valence is where the face is, so a prediction paired with the wrong face shows. */
 const predictionFor = (d: FaceDetection): AffectPrediction => ({

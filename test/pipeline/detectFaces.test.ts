@@ -1,25 +1,15 @@
 import { of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../../server/src/media/Frame.ts';
 import { detectFaces, type DetectedFrame, type Detector } from '../../server/src/pipeline/detectFaces.ts';
 import { DEFAULT_REGION_TRACKING, type RegionTrackingOptions } from '../../server/src/pipeline/regionTracking.ts';
 import type { Box, FaceDetection } from '../../server/src/vision/types.ts';
 import { face } from './faceFixtures.ts';
+import { emptyFrame } from '../helpers/frames.ts';
 
 const testScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
-const frameAt = (seq: number): Frame => ({
-  roomId: 'r',
-  peerId: 'p',
-  streamId: 's',
-  seq,
-  width: 640,
-  height: 480,
-  pixels: new Uint8Array(0),
-  arrivalTime: seq,
-  decodedTime: seq,
-});
+const frameAt = (seq: number) => emptyFrame(seq);
 
 const centre = (b: Box) => ({ x: b.x + b.width / 2, y: b.y + b.height / 2 });
 const inside = (p: { x: number; y: number }, r: Box) => p.x >= r.x && p.x <= r.x + r.width && p.y >= r.y && p.y <= r.y + r.height;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionFactory, loadAffectModel } from '../../server/src/vision/index.ts';
+import { fixtureInput, softmax } from '../helpers/modelInput.ts';
 
 // The research tools (models/README.md "Research use"): models/fpnmaa/research_check.py builds a synthetic ABAW folder
 // from the fixture faces and checks the loaders, the recipe, evaluate and the paper-checkpoint converter; the ONNX
@@ -14,22 +15,6 @@ const python = `${models}/.venv/bin/python`;
 const sessions = createSessionFactory({ provider: 'cpu', intraOpThreads: 1, interOpThreads: 1, log: () => {} });
 const PAPER = ['Neutral', 'Anger', 'Disgust', 'Fear', 'Happiness', 'Sadness', 'Surprise'];
 
-/** models/fpnmaa/export.py fixture_input (as test/model/shipped-model.test.ts). */
-function fixtureInput(size: number): Float32Array {
-  const out = new Float32Array(3 * size * size);
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < size; y++)
-      for (let x = 0; x < size; x++)
-        out[(c * size + y) * size + x] =
-          Math.sin(0.11 * x + 0.7 * c) * Math.cos(0.07 * y - 0.3 * c) + 0.25 * Math.sin((0.013 * x * y) / (c + 1));
-  return out;
-}
-const softmax = (v: number[]) => {
-  const m = Math.max(...v);
-  const e = v.map((x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / s);
-};
 
 describe('research tools (models/fpnmaa: datasets, metrics, recipe, evaluate, convert_paper)', () => {
   const out = mkdtempSync(join(tmpdir(), 'fpnmaa-research-'));

@@ -76,15 +76,8 @@ export function drawFace(ctx: CanvasRenderingContext2D, face: VisibleFace, conte
   ctx.restore();
 }
 
-/** The compact overlay's valence/arousal: a small circle inside the box's lower right corner, and the point. */
-function drawValenceArousalDot(ctx: CanvasRenderingContext2D, face: VisibleFace, box: Rect, content: Rect): void {
-  const r = DOT_CIRCLE;
-  const cx = Math.min(box.x + box.w - r - 3, content.x + content.w - r - 3);
-  const cy = Math.min(box.y + box.h - r - 3, content.y + content.h - r - 3);
-  ctx.fillStyle = PANEL_BG;
-  ctx.beginPath();
-  ctx.arc(cx, cy, r + 2, 0, 2 * Math.PI);
-  ctx.fill();
+/** The valence/arousal plane's frame: a circle of radius r around (cx, cy), with its two axes. */
+function drawAxes(ctx: CanvasRenderingContext2D, cx: number, cy: number, r: number): void {
   ctx.strokeStyle = MUTED;
   ctx.lineWidth = 1;
   ctx.beginPath();
@@ -94,6 +87,18 @@ function drawValenceArousalDot(ctx: CanvasRenderingContext2D, face: VisibleFace,
   ctx.moveTo(cx, cy - r);
   ctx.lineTo(cx, cy + r);
   ctx.stroke();
+}
+
+/** The compact overlay's valence/arousal: a small circle inside the box's lower right corner, and the point. */
+function drawValenceArousalDot(ctx: CanvasRenderingContext2D, face: VisibleFace, box: Rect, content: Rect): void {
+  const r = DOT_CIRCLE;
+  const cx = Math.min(box.x + box.w - r - 3, content.x + content.w - r - 3);
+  const cy = Math.min(box.y + box.h - r - 3, content.y + content.h - r - 3);
+  ctx.fillStyle = PANEL_BG;
+  ctx.beginPath();
+  ctx.arc(cx, cy, r + 2, 0, 2 * Math.PI);
+  ctx.fill();
+  drawAxes(ctx, cx, cy, r);
   ctx.fillStyle = AU_ACTIVE;
   ctx.beginPath();
   ctx.arc(cx + face.event.valence * r, cy - face.event.arousal * r, 3, 0, 2 * Math.PI);
@@ -105,15 +110,7 @@ function drawCircumplex(ctx: CanvasRenderingContext2D, face: VisibleFace, x: num
   const r = CIRCLE / 2;
   const cx = x + r;
   const cy = y + r;
-  ctx.strokeStyle = MUTED;
-  ctx.lineWidth = 1;
-  ctx.beginPath();
-  ctx.arc(cx, cy, r, 0, 2 * Math.PI);
-  ctx.moveTo(cx - r, cy);
-  ctx.lineTo(cx + r, cy);
-  ctx.moveTo(cx, cy - r);
-  ctx.lineTo(cx, cy + r);
-  ctx.stroke();
+  drawAxes(ctx, cx, cy, r);
   const at = (v: number, a: number) => [cx + v * r, cy - a * r] as const;
   ctx.strokeStyle = TRAIL;
   ctx.lineWidth = 1.5;
