@@ -145,7 +145,10 @@ export interface ServerEvents {
   consumerClosed: { consumerId: string };
   consumerPaused: { consumerId: string };
   consumerResumed: { consumerId: string };
-  /** The room ended under the peer (e.g. its media worker died): join again to continue. */
-  roomClosed: { reason: 'worker-died' | 'server-shutdown' };
+  /**
+   * The call ended for this peer: its media worker died or the server shuts down (join again to continue),
+   * or `replaced`: the same identity joined the room again (another tab or device), which keeps the call.
+   */
+  roomClosed: { reason: 'worker-died' | 'server-shutdown' | 'replaced' };
 }
 export type ServerEventName = keyof ServerEvents;

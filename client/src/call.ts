@@ -71,6 +71,11 @@ const view: CallView = {
   affect: (event) => tiles.get(event.peerId)?.affect(event),
   ended: (reason) => {
     resetView();
+    if (reason === 'replaced') {
+      // Rejoining would take the call back from the other tab, which would then do the same.
+      status.textContent = 'You joined this call from another tab or device; this page left it.';
+      return;
+    }
     status.textContent = `The call ended (${reason}); rejoining…`;
     // Let the status be read before the join attempt replaces it.
     setTimeout(() => form.requestSubmit(), 500);

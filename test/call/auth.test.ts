@@ -43,9 +43,11 @@ function token(room: string, grants: Partial<Grants> = ALL, identity = 'someone'
   return app.participantToken({ sub: identity, room, name: `Name of ${identity}`, grants: { ...ALL, ...grants } }, 60);
 }
 
-/** Joins `room` with a token granting `grants`; returns the socket. */
-async function joinWith(room: string, grants: Partial<Grants> = ALL): Promise<Socket> {
-  const socket = await connect(await token(room, grants));
+let identities = 0;
+
+/** Joins `room` with a token granting `grants` (an identity of its own); returns the socket. */
+async function joinWith(room: string, grants: Partial<Grants> = ALL, identity = `someone-${++identities}`): Promise<Socket> {
+  const socket = await connect(await token(room, grants, identity));
   const joined = await ask(socket, 'join', { roomId: room });
   if (!joined.ok) throw new Error(joined.error.message);
   return socket;
@@ -148,6 +150,25 @@ describe('join authorisation (CALL_AUTH=token)', () => {
     );
     subscriber.close();
     participant.close();
+  });
+});
+
+describe('one peer per identity and room', () => {
+  it('lets a second join of an identity replace the first, which is told why and leaves', async () => {
+    const first = await joinWith('room-twin', ALL, 'twin');
+    const told = new Promise<unknown>((resolve) => first.once('roomClosed', resolve));
+    const other = await joinWith('room-twin', ALL, 'other');
+    const second = await joinWith('room-twin', ALL, 'twin');
+    expect(await told).toEqual({ reason: 'replaced' });
+    const names = () => [...app.rooms.get('room-twin')!.peers.values()].map((p) => p.displayName).sort();
+    expect(names()).toEqual(['Name of other', 'Name of twin']);
+    expect(await codeOf(first, 'createTransport', { direction: 'recv' })).toBe('NOT_JOINED');
+    expect(await codeOf(second, 'createTransport', { direction: 'recv' })).toBe('OK');
+    // The same identity in another room is another peer.
+    const elsewhere = await joinWith('room-twin-2', ALL, 'twin');
+    expect(names()).toEqual(['Name of other', 'Name of twin']);
+    expect(app.rooms.get('room-twin-2')!.peers.size).toBe(1);
+    for (const socket of [first, second, other, elsewhere]) socket.close();
   });
 });
 

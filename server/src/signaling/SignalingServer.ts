@@ -86,6 +86,14 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
         session.joining = false;
       }
       const { room, peer } = joinedRoom;
+      const identity = session.access.identity;
+      if (identity !== undefined) {
+        const key = JSON.stringify([roomId, identity]);
+        const previous = byIdentity.get(key);
+        byIdentity.set(key, session);
+        peer.once('closed', () => byIdentity.get(key) === session && byIdentity.delete(key));
+        if (previous && previous !== session) replace(previous);
+      }
       // However the peer ends (leave, disconnect, room closed), its room no longer counts against the address.
       peer.once('closed', () => roomsPerAddress.give(session.address, roomId));
       const others = [...room.peers.values()].filter((other) => other !== peer).map(peerInfo);
@@ -190,6 +198,9 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
   // A call socket's peer leaves when the socket disconnects: a returning socket starts afresh, and is
   // replayed nothing that happened in the room after it left.
   guardRecovery(io.of('/'), () => false);
+  // One peer per token identity and room, as LiveKit does: a second join (a reload in another tab, a phone
+  // taking over) replaces the first, which is told so, rather than leaving a ghost in the call.
+  const byIdentity = new Map<string, Session>();
   io.on('connection', (socket) => {
     const session: Session = { socket, access: accessOfSocket(socket), address: options.addressOf(socket), joining: false, lastOptIn: 0 };
     serveRequests(socket, requestSchemas, handlersFor(session), {
@@ -216,6 +227,14 @@ function peerInfo(peer: Peer): PeerInfo {
     analysed: peer.analysed,
     producers: [...peer.producers.values()].map((p) => ({ producerId: p.id, kind: p.kind, paused: p.paused })),
   };
+}
+
+/** Ends a session's call because its identity joined again elsewhere; its socket stays, for the page to explain. */
+function replace(session: Session): void {
+  if (!session.room) return;
+  log.debug('peer replaced by a new join of its identity', { roomId: session.room.id, identity: session.access.identity });
+  session.socket.emit('roomClosed', { reason: 'replaced' });
+  leave(session);
 }
 
 function leave(session: Session): void {
