@@ -57,7 +57,10 @@ export class AffectSubscriber {
     socket.on(PARTICIPANT_EVENT, (raw: unknown) => this.#onParticipant(raw));
     // After a disconnection too long to recover, the server has forgotten the subscriptions.
     socket.on('connect', () => {
-      if (!socket.recovered) void this.#subscribeAll().catch(() => {});
+      if (socket.recovered) return;
+      // The server sends who is present now on subscribing; who left meanwhile must not stay listed.
+      this.#participants.clear();
+      void this.#subscribeAll().catch(() => {});
     });
   }
 
@@ -123,6 +126,7 @@ export class AffectSubscriber {
     this.socket.close();
     this.#listeners.clear();
     this.#participantListeners.clear();
+    this.#rejectListeners.clear();
   }
 
   async #subscribeAll(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Chart as ChartType, ChartDataset } from 'chart.js';
 import type { AffectEvent, AffectStreamEvent } from '../../../protocol/affect-event.ts';
 import { auName } from '../auNames.ts';
-import { Chart, COMMON_OPTIONS, PALETTE, canvasIn, percent, wallClockAxis } from './charts.ts';
+import { Chart, COMMON_OPTIONS, PALETTE, canvasIn, percent, signedTimeSeriesOptions } from './charts.ts';
 
 const VALENCE = '#1d5fbf';
 const AROUSAL = '#b04a00';
@@ -26,33 +26,21 @@ export class ParticipantCharts {
     charts.className = 'charts';
     this.element.append(this.#heading, this.#state, this.#summary, charts);
     this.name(undefined);
-    const common = COMMON_OPTIONS;
-
     this.#va = new Chart(canvasIn(charts, 'Valence and arousal over time'), {
       type: 'line',
       data: { datasets: [] },
-      options: {
-        ...common,
-        parsing: false,
-        normalized: true,
-        elements: { point: { radius: 0 }, line: { borderWidth: 1.5 } },
-        scales: {
-          x: wallClockAxis,
-          y: { min: -1, max: 1, title: { display: true, text: 'valence / arousal' } },
-        },
-        plugins: { title: { display: false } },
-      },
+      options: { ...signedTimeSeriesOptions('valence / arousal'), plugins: { title: { display: false } } },
     });
     this.#expressions = new Chart(canvasIn(charts, 'Expression shares'), {
       type: 'doughnut',
       data: { labels: [], datasets: [{ data: [], backgroundColor: PALETTE }] },
-      options: { ...common, plugins: { legend: { position: 'right' } } },
+      options: { ...COMMON_OPTIONS, plugins: { legend: { position: 'right' } } },
     });
     this.#aus = new Chart(canvasIn(charts, 'Action unit activity'), {
       type: 'bar',
       data: { labels: [], datasets: [] },
       options: {
-        ...common,
+        ...COMMON_OPTIONS,
         indexAxis: 'y',
         scales: { x: { min: 0, max: 100, title: { display: true, text: '%' } }, y: { ticks: { autoSkip: false, font: { size: 10 } } } },
       },

@@ -1,6 +1,6 @@
 import type { Chart as ChartType, ChartDataset } from 'chart.js';
 import type { AffectEvent, AffectStreamEvent } from '../../../protocol/affect-event.ts';
-import { Chart, COMMON_OPTIONS, PALETTE, canvasIn, clockTime, percent, wallClockAxis } from './charts.ts';
+import { Chart, COMMON_OPTIONS, PALETTE, canvasIn, clockTime, percent, signedTimeSeriesOptions } from './charts.ts';
 
 /** One participant as the room view draws them. */
 export interface RoomMember {
@@ -34,13 +34,7 @@ export class RoomCharts {
       new Chart(canvasIn(charts, title), {
         type: 'line',
         data: { datasets: [] },
-        options: {
-          ...COMMON_OPTIONS,
-          parsing: false,
-          normalized: true,
-          elements: { point: { radius: 0 }, line: { borderWidth: 1.5 } },
-          scales: { x: wallClockAxis, y: { min: -1, max: 1, title: { display: true, text: axis } } },
-        },
+        options: signedTimeSeriesOptions(axis),
       });
     this.#valence = line('Valence of each participant over time', 'valence');
     this.#arousal = line('Arousal of each participant over time', 'arousal');

@@ -45,7 +45,7 @@ export const clockTime = (ms: number) => new Date(ms).toLocaleTimeString([], { h
  * An x axis of wall-clock time: values are ms since the epoch (the events' arrivalTime, the server's clock
  * when the frame arrived), ticks read as local times of day.
  */
-export const wallClockAxis = {
+const wallClockAxis = {
   type: 'linear',
   title: { display: true, text: 'time (arrival at the server)' },
   ticks: {
@@ -58,3 +58,13 @@ export const wallClockAxis = {
     maxRotation: 0,
   },
 } as const;
+
+/** Options of a line chart of values in [-1, 1] (valence, arousal) over wall-clock time, points as {x, y}. */
+export const signedTimeSeriesOptions = (yTitle: string) =>
+  ({
+    ...COMMON_OPTIONS,
+    parsing: false,
+    normalized: true,
+    elements: { point: { radius: 0 }, line: { borderWidth: 1.5 } },
+    scales: { x: wallClockAxis, y: { min: -1, max: 1, title: { display: true, text: yTitle } } },
+  }) as const;

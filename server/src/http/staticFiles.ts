@@ -79,6 +79,10 @@ export function sendStaticFile(req: IncomingMessage, res: ServerResponse, file: 
   } else {
     res.writeHead(200, { ...headers, 'content-type': file.contentType, 'content-length': file.size });
   }
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
   createReadStream(file.path, range).on('error', () => res.destroy()).pipe(res);
 }
 

@@ -13,7 +13,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { Frame } from '../media/Frame.ts';
-import type { DetectTimings } from '../vision/FaceDetectorTypes.ts';
+import { noTimings, type DetectTimings } from '../vision/FaceDetectorTypes.ts';
 import type { Box, FaceDetection } from '../vision/types.ts';
 import { processLatest } from './processLatest.ts';
 import {
@@ -84,7 +84,7 @@ export function detectFaces<R>(options: DetectFacesOptions<R>): OperatorFunction
       const detect = (frame: Frame): Observable<Omit<DetectedFrame, 'detectEnd'>> =>
         defer(() => {
           const detectStart = scheduler.now();
-          const timings: DetectTimings = { letterbox: 0, detect: 0, decode: 0 };
+          const timings = noTimings();
           let detectorMs = 0;
           const counted = <T>(work: Observable<T>) =>
             work.pipe(

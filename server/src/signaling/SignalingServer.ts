@@ -86,17 +86,8 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
         session.joining = false;
       }
       const { room, peer } = joinedRoom;
-      const identity = session.access.identity;
-      if (identity !== undefined) {
-        const key = JSON.stringify([roomId, identity]);
-        const previous = byIdentity.get(key);
-        byIdentity.set(key, session);
-        peer.once('closed', () => byIdentity.get(key) === session && byIdentity.delete(key));
-        if (previous && previous !== session) replace(previous);
-      }
       // However the peer ends (leave, disconnect, room closed), its room no longer counts against the address.
       peer.once('closed', () => roomsPerAddress.give(session.address, roomId));
-      const others = [...room.peers.values()].filter((other) => other !== peer).map(peerInfo);
       session.room = room;
       session.peer = peer;
       session.unsubscribe = subscribe(session as Joined);
@@ -106,6 +97,16 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
         leave(session);
         throw invalidRequest('disconnected while joining');
       }
+      // Only a join that stands replaces the identity's earlier peer (whose leaving the others then see).
+      const identity = session.access.identity;
+      if (identity !== undefined) {
+        const key = JSON.stringify([roomId, identity]);
+        const previous = byIdentity.get(key);
+        byIdentity.set(key, session);
+        peer.once('closed', () => byIdentity.get(key) === session && byIdentity.delete(key));
+        if (previous && previous !== session) replace(previous);
+      }
+      const others = [...room.peers.values()].filter((other) => other !== peer).map(peerInfo);
       log.debug('peer joined', { roomId, peerId: peer.id, identity: session.access.identity });
       return {
         peerId: peer.id,

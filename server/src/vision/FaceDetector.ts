@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { blazeFaceAnchors } from './anchors.ts';
 import { decodeBlazeFace } from './decodeBlazeFace.ts';
-import type { BlazeFaceModel, DetectTimings, FaceDetectorOptions } from './FaceDetectorTypes.ts';
+import { noTimings, type BlazeFaceModel, type DetectTimings, type FaceDetectorOptions } from './FaceDetectorTypes.ts';
 import { letterbox, letterboxToFrame } from './letterbox.ts';
 import { sampleAffine, type Affine, type SampleTarget } from './sampleAffine.ts';
 import { serialized } from './serialized.ts';
@@ -91,17 +91,17 @@ export async function createFaceDetector(options: FaceDetectorOptions): Promise<
     return faces;
   }
 
-  async function detectNow(image: RgbImage, timings: DetectTimings = { letterbox: 0, detect: 0, decode: 0 }): Promise<FaceDetection[]> {
-    Object.assign(timings, { letterbox: 0, detect: 0, decode: 0 });
+  async function detectNow(image: RgbImage, timings: DetectTimings = noTimings()): Promise<FaceDetection[]> {
+    Object.assign(timings, noTimings());
     return facesIn(full, image, letterboxToFrame(letterbox(image.width, image.height, full.size)), timings);
   }
 
   async function detectRegionsNow(
     image: RgbImage,
     regions: readonly Box[],
-    timings: DetectTimings = { letterbox: 0, detect: 0, decode: 0 },
+    timings: DetectTimings = noTimings(),
   ): Promise<(FaceDetection | null)[]> {
-    Object.assign(timings, { letterbox: 0, detect: 0, decode: 0 });
+    Object.assign(timings, noTimings());
     const found: (FaceDetection | null)[] = [];
     for (const r of regions) {
       const scale = r.width / region.size;

@@ -32,3 +32,5 @@ export interface DetectTimings {
   detect: number;
   decode: number;
 }
+
+export const noTimings = (): DetectTimings => ({ letterbox: 0, detect: 0, decode: 0 });

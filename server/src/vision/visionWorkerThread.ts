@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadAffectModel, type PredictTimings } from './AffectModel.ts';
 import { createFaceDetector } from './FaceDetector.ts';
-import type { DetectTimings } from './FaceDetectorTypes.ts';
+import { noTimings } from './FaceDetectorTypes.ts';
 import { createSessionFactory } from './sessions.ts';
 import type { VisionReply, VisionRequest, VisionWorkerInit } from './visionWorkerProtocol.ts';
 
@@ -25,11 +25,11 @@ port.on('message', async (request: VisionRequest) => {
   }
   try {
     if (request.op === 'detect') {
-      const timings: DetectTimings = { letterbox: 0, detect: 0, decode: 0 };
+      const timings = noTimings();
       const faces = await detector.detect(request, timings);
       reply({ type: 'detected', id: request.id, faces, timings });
     } else if (request.op === 'detectRegions') {
-      const timings: DetectTimings = { letterbox: 0, detect: 0, decode: 0 };
+      const timings = noTimings();
       const faces = await detector.detectRegions(request, request.regions, timings);
       reply({ type: 'detectedRegions', id: request.id, faces, timings });
     } else {
