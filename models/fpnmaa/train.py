@@ -5,7 +5,8 @@
       [--distill soft|hard] [--epochs 24] [--threads 2] [--limit N]
 
 Re-running the same command resumes from NAME/last.pt (model, optimiser, schedule, RNG states, epoch).
-Seeds are fixed (--seed). The model of the last epoch is kept (no selection on the validation split).
+Seeds are fixed (--seed). The model of the last epoch (or, with --ema, the moving average at the last step) is kept (no
+selection on the validation split).
 
 Targets per face:
   expression: ground truth where labelled (class-weighted CE, weights n_c^-1/2); FER+ faces: cross-entropy against
@@ -219,6 +220,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke tests)")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="keep an exponential moving average of the weights (and batch-norm statistics) with this decay, "
+                         "e.g. 0.999; it is what gets evaluated and saved as final.pt")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)
@@ -262,6 +266,9 @@ def main():
     steps_per_epoch = len(train_idx) // args.batch
     total = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total, pct_start=0.1)
+    # Averaged weights generalise better than the last step's on noisy crowd labels, and cost one copy of the model.
+    ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema),
+                                               use_buffers=True) if args.ema else None)
     start_epoch = 0
     ck = os.path.join(args.run, "last.pt")
     gen = torch.Generator().manual_seed(args.seed)
@@ -273,6 +280,8 @@ def main():
         sched.load_state_dict(s["sched"])
         gen.set_state(s["gen"])
         torch.set_rng_state(s["torch_rng"])
+        if ema is not None:
+            ema.load_state_dict(s["ema"])
         start_epoch = s["epoch"]
         history = s.get("history", [])
         print(f"resumed from {ck} at epoch {start_epoch}", flush=True)
@@ -307,19 +316,24 @@ def main():
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
             sums += [loss.item(), l_ex.item(), l_au.item(), l_va.item()]
             if step % 50 == 0:
                 print(f"epoch {epoch} step {step}/{steps_per_epoch} loss {loss.item():.4f} (expr {l_ex.item():.4f} au {l_au.item():.4f} va {l_va.item():.4f}) {time.time() - t0:.0f}s", flush=True)
-        ev = evaluate(model, x_u8, lab, size)
+        kept = model if ema is None else ema.module
+        ev = evaluate(kept, x_u8, lab, size)
         rec = {"epoch": epoch + 1, "loss": (sums / steps_per_epoch).round(4).tolist(), "time_s": round(time.time() - t0, 1),
                **{k: (round(v, 4) if isinstance(v, float) else [round(a, 3) for a in v]) for k, v in ev.items()}}
         history.append(rec)
         print(json.dumps(rec), flush=True)
         state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "gen": gen.get_state(),
-                 "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "history": history, "args": vars(args)}
+                 "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "history": history, "args": vars(args),
+                 **({"ema": ema.state_dict()} if ema is not None else {})}
         torch.save(state, ck + ".tmp")
         os.replace(ck + ".tmp", ck)
-    torch.save({"model": model.state_dict(), "arch": args.arch, "args": vars(args), "history": history}, os.path.join(args.run, "final.pt"))
+    kept = model if ema is None else ema.module
+    torch.save({"model": kept.state_dict(), "arch": args.arch, "args": vars(args), "history": history}, os.path.join(args.run, "final.pt"))
     print("done", flush=True)
 
 
