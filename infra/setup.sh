@@ -6,9 +6,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 # Runtime: ffmpeg decodes the tapped video; chromium runs the browser tests; openssl makes the development
-# certificate (infra/dev-cert.sh). Build: what the offline mediasoup worker build links against (Debian's
+# certificate (infra/dev-cert.sh); redis-server is the engine of several nodes (REDIS_URL), and the cluster
+# tests start their own on a free port. Build: what the offline mediasoup worker build links against (Debian's
 # libraries instead of downloads).
-PACKAGES="ffmpeg chromium ca-certificates openssl curl g++ make pkg-config python3-pip libssl-dev libuv1-dev \
+PACKAGES="ffmpeg chromium ca-certificates openssl redis-server curl g++ make pkg-config python3-pip libssl-dev libuv1-dev \
 libsrtp2-dev libusrsctp-dev libabsl-dev libflatbuffers-dev flatbuffers-compiler"
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null | grep -v 'install ok installed' | cut -d' ' -f1 || true)
 missing="$missing $(for p in $PACKAGES; do dpkg-query -W "$p" >/dev/null 2>&1 || echo "$p"; done)"

@@ -11,6 +11,9 @@ import { MAX_REQUEST_BYTES } from '../../protocol/signaling.ts';
 import type { ParticipantUpdate } from '../../protocol/affect-subscriber.ts';
 import type { ParticipantClaims, SubscriberClaims } from '../../protocol/tokens.ts';
 import { startAffectService } from './affectService.ts';
+import { socketIoAdapter } from './cluster/adapter.ts';
+import { ParticipantsDirectory } from './cluster/participants.ts';
+import { connectRedis, type RedisLink } from './cluster/redisLink.ts';
 import { callAuthMiddleware } from './auth/callAccess.ts';
 import { signParticipantToken, signSubscriberToken, tokenKey, type Unsigned } from './auth/tokens.ts';
 import { ConfigError, type Config } from './config.ts';
@@ -73,6 +76,14 @@ export async function startApp(config: Config): Promise<App> {
   });
   const metrics = createMetrics(() => countSfu(pool, rooms));
   pool.on('workerDied', () => metrics.workerDeaths.inc());
+  // Several nodes share rooms' events through Redis; without REDIS_URL everything stays in this process.
+  let redis: RedisLink | undefined;
+  try {
+    redis = config.cluster && (await connectRedis(config.cluster.redisUrl));
+  } catch (error) {
+    pool.close();
+    throw new ConfigError(`REDIS_URL: ${(error as Error).message}`);
+  }
   const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics) : undefined;
 
   const httpServer = createHttpServer({
@@ -106,6 +117,7 @@ export async function startApp(config: Config): Promise<App> {
       callback('too many connections from this address', connections.admits(req));
     },
     serveClient: false,
+    ...(redis && { adapter: socketIoAdapter(redis) }),
     // A subscriber that drops off briefly gets what it missed on reconnection, while its token holds (AffectHub).
     connectionStateRecovery: { maxDisconnectionDuration: config.events.recoveryWindowMs, skipMiddlewares: false },
   });
@@ -133,12 +145,17 @@ export async function startApp(config: Config): Promise<App> {
     analysed: peer.analysed,
     present,
   });
+  const directory = redis && new ParticipantsDirectory(redis);
   const hub = new AffectHub(
     io,
     {
       tokenKey: key,
       participantPresent,
-      participants: (roomId) => [...(rooms.get(roomId)?.peers.values() ?? [])].map((peer) => participant(roomId, peer, true)),
+      participants: (roomId) => {
+        const room = rooms.get(roomId);
+        if (room || !directory) return [...(room?.peers.values() ?? [])].map((peer) => participant(roomId, peer, true));
+        return directory.list(roomId);
+      },
       requestsPerSecond: REQUESTS_PER_SECOND,
       requestBurst: REQUEST_BURST,
       maxSubscribers: config.events.maxSubscribers,
@@ -152,9 +169,14 @@ export async function startApp(config: Config): Promise<App> {
   rooms.on('roomCreated', (room) => room.on('peerJoined', (peer) => peer.once('closed', () => hub.revokeParticipant(peer.id))));
   // Subscribers learn who the events are about (names, consent) from the room itself.
   rooms.on('roomCreated', (room) => {
-    room.on('peerJoined', (peer) => hub.publishParticipant(participant(room.id, peer, true)));
-    room.on('analysisChanged', (peer) => hub.publishParticipant(participant(room.id, peer, true)));
-    room.on('peerLeft', (peer) => hub.publishParticipant(participant(room.id, peer, false)));
+    const tell = (update: ParticipantUpdate) => {
+      hub.publishParticipant(update);
+      directory?.record(update);
+    };
+    room.on('peerJoined', (peer) => tell(participant(room.id, peer, true)));
+    room.on('analysisChanged', (peer) => tell(participant(room.id, peer, true)));
+    room.on('peerLeft', (peer) => tell(participant(room.id, peer, false)));
+    room.once('closed', () => directory?.forget(room.id));
   });
   attachSignaling(io, rooms, metrics, {
     maxDisplayNameLength: config.limits.maxDisplayNameLength,
@@ -192,6 +214,7 @@ export async function startApp(config: Config): Promise<App> {
       hub.close();
       rooms.closeAll();
       io.close();
+      await redis?.close();
       pool.close();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));

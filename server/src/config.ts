@@ -126,6 +126,10 @@ const EnvSchema = z.object({
   MAX_SUBSCRIBERS_PER_TOKEN: int(1, 100000).default(4),
   MAX_BUFFERED_EVENTS: int(8, 100000).default(256),
   RECOVERY_WINDOW_MS: int(0, 600000).default(30000),
+
+  // several nodes (README "Several nodes"); unset: one process, everything in memory
+  /** redis://[user:password@]host:port[/db]: nodes share rooms' events, the affect history and the room directory. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -201,6 +205,8 @@ export interface Config {
     maxBufferedEvents: number;
     recoveryWindowMs: number;
   };
+  /** Undefined: a single node, nothing shared (the embedded default). */
+  cluster: { redisUrl: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -308,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBufferedEvents: e.MAX_BUFFERED_EVENTS,
       recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     },
+    cluster: e.REDIS_URL === undefined ? undefined : { redisUrl: e.REDIS_URL },
   };
 }
 

@@ -25,8 +25,8 @@ export interface AffectHubOptions {
   tokenKey: TokenKey;
   /** Whether a call participant is still in its room: the tokens handed to participants live only that long. */
   participantPresent: (roomId: string, peerId: string) => boolean;
-  /** The participants of a room now, each as a `participant` message (present). */
-  participants: (roomId: string) => ParticipantUpdate[];
+  /** The participants of a room now, each as a `participant` message (present); asked of Redis for another node's room. */
+  participants: (roomId: string) => ParticipantUpdate[] | Promise<ParticipantUpdate[]>;
   /** Requests per second a subscriber may make on average, and in a burst. */
   requestsPerSecond: number;
   requestBurst: number;
@@ -119,7 +119,8 @@ export class AffectHub {
 
   close(): void {
     clearInterval(this.#sweep);
-    this.#subscribers.disconnectSockets(true);
+    // Only this node's: with a cluster adapter a plain disconnectSockets reaches every node's subscribers.
+    this.#subscribers.local.disconnectSockets(true);
   }
 
   #onSubscriber(socket: Socket): void {
@@ -152,7 +153,7 @@ export class AffectHub {
           void socket.join(channel);
           // Who is there already; later changes come with publishParticipant. Before the ack, so a
           // subscriber knows the names by the time it is subscribed.
-          for (const participant of this.options.participants(subscription.roomId)) {
+          for (const participant of await this.options.participants(subscription.roomId)) {
             if (subscription.peerId === undefined || participant.peerId === subscription.peerId) socket.emit(PARTICIPANT_EVENT, participant);
           }
           return empty;
