@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PtsBase } from '../../server/src/media/PtsBase.ts';
+import { markedTimestamp } from '../../server/src/media/rtp.ts';
 
 /** RTP timestamps of frames 0..n-1 starting at `start`, with the given intervals repeating. */
 function timestamps(start: number, intervals: number[], n: number): number[] {
@@ -28,6 +29,18 @@ describe('PtsBase', () => {
     const base = new PtsBase();
     ts.forEach((t, i) => base.forwarded(t, i >= 1));
     expect(base.timestampOf(3600, (t) => arrived.has(t))).toBe(ts[2]);
+  });
+
+  it('finds the true base of perfectly regular timestamps once the relay has marked them', () => {
+    // A replayed file: exactly 40 ms apart. The decoder counts from the 12th frame it was sent (a loaded
+    // machine's ffmpeg was seen to do so); unmarked, every candidate fits and frame 0 would be guessed.
+    const ts = timestamps(2 ** 32 - 20 * 3600, [3600], 40).map(markedTimestamp);
+    const arrived = new Set(ts);
+    const base = new PtsBase();
+    ts.forEach((t) => base.forwarded(t, true));
+    const ptsOf = (frame: number) => (ts[frame]! - ts[11]! + 2 ** 32) % 2 ** 32;
+    for (const frame of [11, 14, 16]) base.timestampOf(ptsOf(frame), (t) => arrived.has(t));
+    expect(base.timestampOf(ptsOf(30), (t) => arrived.has(t))).toBe(ts[30]);
   });
 
   it('knows nothing before anything was forwarded', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRtcp, parseRtpHeader, startsFrame, startsKeyFrame } from '../../server/src/media/rtp.ts';
+import { isRtcp, markedTimestamp, parseRtpHeader, startsFrame, startsKeyFrame } from '../../server/src/media/rtp.ts';
 
 function rtp(payload: number[], { marker = false, extensionWords = 0 } = {}): Buffer {
   const header = Buffer.alloc(12);
@@ -58,5 +58,18 @@ describe('rtp', () => {
     expect(key([0x7c, 0x85], 'video/H264')).toBe(true); // FU-A start of an IDR
     expect(key([0x7c, 0x81], 'video/H264')).toBe(false);
     expect(key([0x7c, 0x05], 'video/H264')).toBe(false); // FU-A continuation
+  });
+
+  it('marks a frame timestamp by under 64 ticks, the same each time, and makes regular intervals irregular', () => {
+    const frames = Array.from({ length: 200 }, (_, i) => (2 ** 32 - 100 * 3000 + i * 3000) % 2 ** 32); // wraps
+    const marked = frames.map(markedTimestamp);
+    marked.forEach((m, i) => {
+      const added = (m - frames[i]! + 2 ** 32) % 2 ** 32;
+      expect(added).toBeGreaterThanOrEqual(0);
+      expect(added).toBeLessThan(64);
+      expect(markedTimestamp(frames[i]!)).toBe(m);
+    });
+    const intervals = new Set(marked.slice(1).map((m, i) => (m - marked[i]! + 2 ** 32) % 2 ** 32));
+    expect(intervals.size).toBeGreaterThan(60);
   });
 });

@@ -1,6 +1,9 @@
 const TWO_POW_32 = 2 ** 32;
-/** Frames forwarded to a new decoder that may be the one it counts from. */
-const MAX_CANDIDATES = 8;
+/**
+ * Frames forwarded to a new decoder that may be the one it counts from. A decoder started on a loaded
+ * machine was seen to count from up to ~15 frames after the first one it was sent.
+ */
+const MAX_CANDIDATES = 32;
 /** Decoded pts values used to tell the candidates apart. */
 const MAX_SAMPLES = 6;
 
@@ -11,9 +14,9 @@ const MAX_SAMPLES = 6;
  * sequence checks and on where in a frame it joined; rather than mirror those rules, this matches
  * the decoder's pts against what was forwarded. Every early frame is a candidate base; a candidate
  * stays while `candidate + pts` is a timestamp that arrived, for each pts decoded so far. A real
- * camera's frame intervals jitter, so after a few frames one candidate is left. Where intervals are
- * perfectly regular (replayed files) several stay, and the first frame whose start was forwarded
- * (what a depacketizer joining mid-frame would begin with) decides.
+ * camera's frame intervals jitter, and the relay marks timestamps (markedTimestamp) so that even regular
+ * ones do not line up, so after a few frames one candidate is left. Should several stay, the first frame
+ * whose start was forwarded (what a depacketizer joining mid-frame would begin with) decides.
  */
 export class PtsBase {
   readonly #candidates: number[] = [];

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { PtsBase } from './PtsBase.ts';
-import { parseRtpHeader, startsFrame, startsKeyFrame } from './rtp.ts';
+import { markedTimestamp, parseRtpHeader, startsFrame, startsKeyFrame } from './rtp.ts';
 
 /** How many recent frames' arrival times are remembered: a few seconds of video, enough for decoder delay. */
 const REMEMBERED_FRAMES = 256;
@@ -20,7 +20,8 @@ export interface RelayedStream {
  * and remembers when each frame (RTP timestamp) arrived, so decoded frames can carry their arrival time.
  *
  * ffmpeg's RTP demuxer reports pts relative to the first frame it output (no RTCP SR reaches it, so it
- * never switches to NTP-based times); PtsBase finds that frame among those forwarded. The relay forwards
+ * never switches to NTP-based times); PtsBase finds that frame among those forwarded, whose timestamps the
+ * relay marks (markedTimestamp) so that only one frame can fit. The relay forwards
  * nothing until the decoder's socket is bound (it probes with RTCP receiver reports, which ffmpeg ignores,
  * until the kernel stops refusing them), so what it forwarded is what the decoder received.
  */
@@ -116,8 +117,9 @@ export class RtpRelay {
     if (this.#awaitingPacket.length > 0) {
       for (const resolve of this.#awaitingPacket.splice(0)) resolve();
     }
-    if (!this.#arrivals.has(header.timestamp)) {
-      this.#arrivals.set(header.timestamp, Date.now());
+    const timestamp = markedTimestamp(header.timestamp);
+    if (!this.#arrivals.has(timestamp)) {
+      this.#arrivals.set(timestamp, Date.now());
       if (this.#arrivals.size > REMEMBERED_FRAMES) {
         this.#arrivals.delete(this.#arrivals.keys().next().value!);
       }
@@ -132,7 +134,9 @@ export class RtpRelay {
       this.#awaitingKeyFrame = false;
     }
     // Only a new decoder's first packets tell its pts base; the rest of the stream need not be inspected.
-    if (this.#ptsBase.collecting) this.#ptsBase.forwarded(header.timestamp, startsFrame(packet, header, this.stream.mimeType));
+    if (this.#ptsBase.collecting) this.#ptsBase.forwarded(timestamp, startsFrame(packet, header, this.stream.mimeType));
+    // The packet is ours (a fresh buffer per datagram): marked in place.
+    packet.writeUInt32BE(timestamp, 4);
     send.send(packet);
   }
 }

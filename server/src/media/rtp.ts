@@ -97,3 +97,18 @@ function h264NalTypes(packet: Buffer, at: number): number[] {
   }
   return types;
 }
+
+/**
+ * A frame's RTP timestamp with a few ticks added (0-63, under 0.7 ms at 90 kHz), the same for every packet
+ * of the frame and pseudo-random from frame to frame. A decoder's pts counts from a frame we cannot see it
+ * pick (PtsBase); with perfectly regular intervals (an encoder on a fixed clock, a replayed file) every
+ * frame fits as that base, and a wrong pick made a decoder's frames look 1-15 frames late for good. The
+ * marks make the intervals irregular, so only the true base fits; the decoder ignores them.
+ */
+export function markedTimestamp(timestamp: number): number {
+  let h = timestamp;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (timestamp + (h >>> 26)) >>> 0;
+}
