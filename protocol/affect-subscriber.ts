@@ -7,6 +7,8 @@
  * Events arrive as `affect` messages carrying an `AffectStreamEvent` (./affect-event.ts).
  */
 import { z } from 'zod';
+import type { AffectStreamEvent } from './affect-event.ts';
+import type { HistoryGap } from './affect-history.ts';
 import { RoomIdSchema } from './signaling.ts';
 
 export const AFFECT_NAMESPACE = '/affect';
@@ -17,8 +19,24 @@ export const SubscriptionSchema = z.strictObject({
   roomId: RoomIdSchema,
   /** Only this participant's faces; all of the room's when absent. */
   peerId: z.string().min(1).max(64).optional(),
+  /**
+   * Several nodes (REDIS_URL) only: also the events published since this time (ms since the epoch, the
+   * server's clock; an event's `emitTime` is a safe value), from the room's durable history, in the ack.
+   * Ignored by a single node and by `unsubscribe`.
+   */
+  since: z.int().nonnegative().max(8.64e15).optional(),
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
+
+/**
+ * The ack of `subscribe`: with `since`, the history up to the moment the subscription started (events and
+ * explicit gaps, at most the server's limit: `truncated` then, and `GET /rooms/<room>/affect` has the rest).
+ * Live events follow; one also in the history may arrive before the ack, and is the same event.
+ */
+export interface SubscribeResult {
+  history?: (AffectStreamEvent | HistoryGap)[];
+  truncated?: boolean;
+}
 
 /**
  * Who the events are about: on `subscribe`, one `participant` message per participant the subscription

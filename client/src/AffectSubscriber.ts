@@ -12,8 +12,10 @@ import {
   PARTICIPANT_EVENT,
   ParticipantUpdateSchema,
   type ParticipantUpdate,
+  type SubscribeResult,
   type Subscription,
 } from '../../protocol/affect-subscriber.ts';
+import { HistoryGapSchema } from '../../protocol/affect-history.ts';
 import type { Ack } from '../../protocol/signaling.ts';
 
 export interface AffectSubscriberOptions {
@@ -26,6 +28,14 @@ export interface AffectSubscriberOptions {
   validate?: boolean;
   /** Passed to socket.io-client (e.g. reconnection timings, a custom transport list). */
   socketOptions?: Parameters<typeof io>[1];
+  /**
+   * After a reconnection the server could not recover (its node died and another answered, or the recovery
+   * window passed), subscribe again with `since` = the last event's `emitTime`: a server with a durable
+   * history (several nodes, REDIS_URL) then sends what was missed, and nothing twice. Default false.
+   */
+  resume?: boolean;
+  /** Called for every event, from before the first subscription: it also gets a `since` subscription's history. */
+  onEvent?: (event: AffectStreamEvent) => void;
 }
 
 type Listener = (event: AffectStreamEvent) => void;
@@ -48,11 +58,16 @@ export class AffectSubscriber {
   /** The next sequence number expected per stream: a jump is a gap (events lost). */
   readonly #expected = new Map<string, number>();
   #gaps = 0;
+  /** The latest `emitTime` seen: where a resumed subscription starts. */
+  #lastEmitTime: number | undefined;
+  /** Live events held back while a subscription's history is on its way (it comes first). */
+  #held: unknown[] | undefined;
 
   private constructor(
     readonly socket: Socket,
     private readonly options: AffectSubscriberOptions,
   ) {
+    if (options.onEvent) this.#listeners.add(options.onEvent);
     socket.on(AFFECT_EVENT, (raw: unknown) => this.#onEvent(raw));
     socket.on(PARTICIPANT_EVENT, (raw: unknown) => this.#onParticipant(raw));
     // After a disconnection too long to recover, the server has forgotten the subscriptions.
@@ -60,7 +75,7 @@ export class AffectSubscriber {
       if (socket.recovered) return;
       // The server sends who is present now on subscribing; who left meanwhile must not stay listed.
       this.#participants.clear();
-      void this.#subscribeAll().catch(() => {});
+      void this.#subscribeAll(this.options.resume ? this.#lastEmitTime : undefined).catch(() => {});
     });
   }
 
@@ -129,11 +144,45 @@ export class AffectSubscriber {
     this.#rejectListeners.clear();
   }
 
-  async #subscribeAll(): Promise<void> {
-    for (const subscription of this.options.subscriptions) {
-      const ack = (await this.socket.timeout(10_000).emitWithAck('subscribe', subscription)) as Ack<unknown>;
-      if (!ack.ok) throw new Error(`subscribe ${JSON.stringify(subscription)}: ${ack.error.code} ${ack.error.message}`);
+  async #subscribeAll(resumeFrom?: number): Promise<void> {
+    const requests = this.options.subscriptions.map((subscription) =>
+      resumeFrom === undefined ? subscription : { ...subscription, since: resumeFrom },
+    );
+    const withHistory = requests.some((request) => request.since !== undefined);
+    if (withHistory) this.#held ??= [];
+    // Events delivered from the histories: the same event arriving live as well is dropped.
+    const fromHistory = new Set<string>();
+    try {
+      for (const request of requests) {
+        const ack = (await this.socket.timeout(10_000).emitWithAck('subscribe', request)) as Ack<SubscribeResult>;
+        if (!ack.ok) throw new Error(`subscribe ${JSON.stringify(request)}: ${ack.error.code} ${ack.error.message}`);
+        for (const line of ack.data.history ?? []) this.#onHistoryLine(line, fromHistory);
+      }
+    } finally {
+      if (withHistory) {
+        const held = this.#held ?? [];
+        this.#held = undefined;
+        for (const raw of held) {
+          const { producerId, seq } = (raw ?? {}) as { producerId?: unknown; seq?: unknown };
+          if (!fromHistory.has(`${String(producerId)}:${String(seq)}`)) this.#onEvent(raw);
+        }
+      }
     }
+  }
+
+  /** A line of a subscription's history: an event not delivered before (a resume overlaps), or a gap. */
+  #onHistoryLine(line: unknown, delivered: Set<string>): void {
+    const gap = HistoryGapSchema.safeParse(line);
+    if (gap.success) {
+      this.#gaps += 1;
+      this.#expected.set(gap.data.producerId, Math.max(this.#expected.get(gap.data.producerId) ?? 0, gap.data.toSeq));
+      return;
+    }
+    const { producerId, seq } = (line ?? {}) as { producerId?: unknown; seq?: unknown };
+    const expected = this.#expected.get(String(producerId));
+    if (typeof seq === 'number' && expected !== undefined && seq < expected) return;
+    delivered.add(`${String(producerId)}:${String(seq)}`);
+    this.#onEvent(line, true);
   }
 
   #onParticipant(raw: unknown): void {
@@ -146,7 +195,11 @@ export class AffectSubscriber {
     for (const listener of this.#participantListeners) listener(participant);
   }
 
-  #onEvent(raw: unknown): void {
+  #onEvent(raw: unknown, fromHistory = false): void {
+    if (this.#held && !fromHistory) {
+      this.#held.push(raw);
+      return;
+    }
     let event: AffectStreamEvent;
     if (this.options.validate === false) {
       event = raw as AffectStreamEvent;
@@ -161,6 +214,7 @@ export class AffectSubscriber {
     const expected = this.#expected.get(event.producerId);
     if (expected !== undefined && event.seq > expected) this.#gaps += 1;
     this.#expected.set(event.producerId, Math.max(expected ?? 0, event.seq + 1));
+    if (event.type === 'affect') this.#lastEmitTime = Math.max(this.#lastEmitTime ?? 0, event.emitTime);
     for (const listener of this.#listeners) listener(event);
   }
 

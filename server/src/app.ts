@@ -12,6 +12,9 @@ import type { ParticipantUpdate } from '../../protocol/affect-subscriber.ts';
 import type { ParticipantClaims, SubscriberClaims } from '../../protocol/tokens.ts';
 import { startAffectService } from './affectService.ts';
 import { socketIoAdapter } from './cluster/adapter.ts';
+import { AffectHistory } from './cluster/affectHistory.ts';
+import { createClusterMetrics } from './cluster/clusterMetrics.ts';
+import { historyRoute } from './cluster/historyRoute.ts';
 import { ParticipantsDirectory } from './cluster/participants.ts';
 import { connectRedis, type RedisLink } from './cluster/redisLink.ts';
 import { callAuthMiddleware } from './auth/callAccess.ts';
@@ -84,7 +87,16 @@ export async function startApp(config: Config): Promise<App> {
     pool.close();
     throw new ConfigError(`REDIS_URL: ${(error as Error).message}`);
   }
+  const clusterMetrics = redis && createClusterMetrics(metrics.registry);
+  if (redis && clusterMetrics) {
+    clusterMetrics.redisUp.set(1);
+    redis.onChange((ready) => clusterMetrics.redisUp.set(ready ? 1 : 0));
+  }
+  const history = redis && config.cluster && new AffectHistory(redis, config.cluster.history, clusterMetrics);
   const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics) : undefined;
+  const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
+  if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
+  const participantPresent = (roomId: string, peerId: string) => rooms.get(roomId)?.peers.has(peerId) ?? false;
 
   const httpServer = createHttpServer({
     tls,
@@ -93,6 +105,9 @@ export async function startApp(config: Config): Promise<App> {
     allowedOrigins: config.allowedOrigins,
     metricsToken: config.metricsToken,
     idleTimeoutMs: config.httpIdleTimeoutMs,
+    routes: [
+      historyRoute({ tokenKey: key, history, maxEvents: config.cluster?.history.readMaxEvents ?? 0, participantPresent }),
+    ],
     health: () => {
       const counts = countSfu(pool, rooms);
       const usage = {
@@ -125,8 +140,6 @@ export async function startApp(config: Config): Promise<App> {
   const connections = limitConnectionsPerAddress(io, new AddressQuota(config.limits.maxConnectionsPerAddress), addressOf, () =>
     metrics.connectionsRefused.inc({ reason: 'address' }),
   );
-  const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
-  if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
   if (config.auth.mode === 'open') {
     log.warn('CALL_AUTH=open: ANYONE WHO REACHES THIS SERVER JOINS ANY CALL AND READS ITS AFFECT DATA; for a demo on this machine only', {
       host: config.host,
@@ -137,7 +150,6 @@ export async function startApp(config: Config): Promise<App> {
     signSubscriberToken(claims, key, ttlSeconds);
   const participantToken = (claims: Unsigned<ParticipantClaims>, ttlSeconds = PARTICIPANT_TOKEN_TTL_S) =>
     signParticipantToken(claims, key, ttlSeconds);
-  const participantPresent = (roomId: string, peerId: string) => rooms.get(roomId)?.peers.has(peerId) ?? false;
   const participant = (roomId: string, peer: Peer, present: boolean): ParticipantUpdate => ({
     roomId,
     peerId: peer.id,
@@ -162,6 +174,7 @@ export async function startApp(config: Config): Promise<App> {
       maxSubscriptionsPerSocket: config.events.maxSubscriptionsPerSubscriber,
       maxSubscribersPerToken: config.events.maxSubscribersPerToken,
       maxBufferedMessages: config.events.maxBufferedEvents,
+      history: history && config.cluster && { store: history, resumeMaxEvents: config.cluster.history.resumeMaxEvents },
     },
     metrics,
   );
@@ -176,7 +189,10 @@ export async function startApp(config: Config): Promise<App> {
     room.on('peerJoined', (peer) => tell(participant(room.id, peer, true)));
     room.on('analysisChanged', (peer) => tell(participant(room.id, peer, true)));
     room.on('peerLeft', (peer) => tell(participant(room.id, peer, false)));
-    room.once('closed', () => directory?.forget(room.id));
+    room.once('closed', () => {
+      directory?.forget(room.id);
+      history?.forgetRoom(room.id);
+    });
   });
   attachSignaling(io, rooms, metrics, {
     maxDisplayNameLength: config.limits.maxDisplayNameLength,

@@ -130,6 +130,14 @@ const EnvSchema = z.object({
   // several nodes (README "Several nodes"); unset: one process, everything in memory
   /** redis://[user:password@]host:port[/db]: nodes share rooms' events, the affect history and the room directory. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  /** A room's durable history keeps about this many events (~1 kB each in Redis)... */
+  AFFECT_HISTORY_MAX_EVENTS: int(100, 10_000_000).default(20_000),
+  /** ... and none older than this. */
+  AFFECT_HISTORY_MAX_AGE_S: int(10, 30 * 86400).default(3600),
+  /** Event lines one GET /rooms/:room/affect returns at most (then an `end` line to page on from). */
+  AFFECT_HISTORY_READ_MAX_EVENTS: int(1, 1_000_000).default(10_000),
+  /** Events a `subscribe` with `since` gets in its ack at most. */
+  AFFECT_RESUME_MAX_EVENTS: int(0, 100_000).default(2_000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -206,7 +214,12 @@ export interface Config {
     recoveryWindowMs: number;
   };
   /** Undefined: a single node, nothing shared (the embedded default). */
-  cluster: { redisUrl: string } | undefined;
+  cluster:
+    | {
+        redisUrl: string;
+        history: { maxEvents: number; maxAgeMs: number; readMaxEvents: number; resumeMaxEvents: number };
+      }
+    | undefined;
 }
 
 export class ConfigError extends Error {
@@ -314,7 +327,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBufferedEvents: e.MAX_BUFFERED_EVENTS,
       recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     },
-    cluster: e.REDIS_URL === undefined ? undefined : { redisUrl: e.REDIS_URL },
+    cluster:
+      e.REDIS_URL === undefined
+        ? undefined
+        : {
+            redisUrl: e.REDIS_URL,
+            history: {
+              maxEvents: e.AFFECT_HISTORY_MAX_EVENTS,
+              maxAgeMs: e.AFFECT_HISTORY_MAX_AGE_S * 1000,
+              readMaxEvents: e.AFFECT_HISTORY_READ_MAX_EVENTS,
+              resumeMaxEvents: e.AFFECT_RESUME_MAX_EVENTS,
+            },
+          },
   };
 }
 

@@ -6,6 +6,7 @@ import {
   PARTICIPANT_EVENT,
   subscriberRequestSchemas,
   type ParticipantUpdate,
+  type SubscribeResult,
   type Subscription,
 } from '../../../protocol/affect-subscriber.ts';
 import type { SubscriberClaims } from '../../../protocol/tokens.ts';
@@ -15,6 +16,7 @@ import { forbidden, limitExceeded } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { serveRequests } from '../signaling/serveRequests.ts';
+import type { AffectHistory } from '../cluster/affectHistory.ts';
 import { backlogOf, watchBacklog } from './backlog.ts';
 import { callChannel, peerChannel, roomChannel } from './channels.ts';
 
@@ -39,6 +41,11 @@ export interface AffectHubOptions {
    * others never wait for it.
    */
   maxBufferedMessages: number;
+  /**
+   * Several nodes: the rooms' durable history. Every event is appended before it is broadcast, and a
+   * `subscribe` with `since` gets up to `resumeMaxEvents` of it in its ack.
+   */
+  history?: { store: Pick<AffectHistory, 'append' | 'read'>; resumeMaxEvents: number };
 }
 
 /** Sockets behind on reading: excluded from affect broadcasts (call namespace). */
@@ -96,6 +103,7 @@ export class AffectHub {
   }
 
   publish(event: AffectStreamEvent): void {
+    this.options.history?.store.append(event);
     this.io.to(callChannel(event.roomId)).except(SLOW).emit(AFFECT_EVENT, event);
     this.#subscribers.to([roomChannel(event.roomId), peerChannel(event.roomId, event.peerId)]).emit(AFFECT_EVENT, event);
     this.metrics.affectEvents.inc({ type: event.type });
@@ -156,7 +164,8 @@ export class AffectHub {
           for (const participant of await this.options.participants(subscription.roomId)) {
             if (subscription.peerId === undefined || participant.peerId === subscription.peerId) socket.emit(PARTICIPANT_EVENT, participant);
           }
-          return empty;
+          // Read after joining: whatever was published before the join is in it (see AffectHistory).
+          return subscription.since === undefined ? empty : this.#history(subscription);
         },
         unsubscribe: async (subscription) => {
           void socket.leave(granted(subscription));
@@ -165,6 +174,25 @@ export class AffectHub {
       },
       { requestsPerSecond: this.options.requestsPerSecond, requestBurst: this.options.requestBurst, errors: this.metrics.signalingErrors, log },
     );
+  }
+
+  /** The history a `subscribe` with `since` asked for; none from a single node, or while Redis is away. */
+  async #history(subscription: Subscription): Promise<SubscribeResult> {
+    const history = this.options.history;
+    if (!history) return {};
+    const lines: NonNullable<SubscribeResult['history']> = [];
+    let truncated = false;
+    try {
+      const range = { since: subscription.since, peerId: subscription.peerId, limit: history.resumeMaxEvents };
+      for await (const line of history.store.read(subscription.roomId, range)) {
+        if (line.type === 'end') truncated = line.truncated;
+        else lines.push(line);
+      }
+    } catch (error) {
+      log.warn('history unavailable for a resuming subscriber', { roomId: subscription.roomId, error: (error as Error).message });
+      return {};
+    }
+    return { history: lines, truncated };
   }
 
   /** Whether the participant a token was handed to, if any, is still in the call. */

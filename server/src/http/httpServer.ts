@@ -18,6 +18,8 @@ export interface HttpServerOptions {
   idleTimeoutMs: number;
   /** PEM certificate (chain) and key: HTTPS (and socket.io over wss) instead of plain HTTP. */
   tls?: { cert: Buffer; key: Buffer };
+  /** GET routes tried before the static files; each returns whether it took the request. */
+  routes?: ((req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean)[];
 }
 
 /**
@@ -62,6 +64,7 @@ export function createHttpServer(options: HttpServerOptions): http.Server | http
       );
       return;
     }
+    if (options.routes?.some((route) => route(req, res, url))) return;
     readStaticFile(options.clientRoot, url.pathname).then((file) => {
       if (!file) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
