@@ -13,9 +13,11 @@ import type { ParticipantClaims, SubscriberClaims } from '../../protocol/tokens.
 import { startAffectService } from './affectService.ts';
 import { socketIoAdapter } from './cluster/adapter.ts';
 import { AffectHistory } from './cluster/affectHistory.ts';
-import { createClusterMetrics } from './cluster/clusterMetrics.ts';
+import { createClusterMetrics, createWebhookMetrics, type WebhookMetrics } from './cluster/clusterMetrics.ts';
 import { historyRoute } from './cluster/historyRoute.ts';
 import { ParticipantsDirectory } from './cluster/participants.ts';
+import { attachRoomWebhooks } from './webhooks/roomWebhooks.ts';
+import { WebhookSender } from './webhooks/WebhookSender.ts';
 import { connectRedis, type RedisLink } from './cluster/redisLink.ts';
 import { callAuthMiddleware } from './auth/callAccess.ts';
 import { signParticipantToken, signSubscriberToken, tokenKey, type Unsigned } from './auth/tokens.ts';
@@ -158,6 +160,7 @@ export async function startApp(config: Config): Promise<App> {
     present,
   });
   const directory = redis && new ParticipantsDirectory(redis);
+  const webhooks = config.webhooks && startWebhooks(config.webhooks, rooms, createWebhookMetrics(metrics.registry));
   const hub = new AffectHub(
     io,
     {
@@ -175,6 +178,7 @@ export async function startApp(config: Config): Promise<App> {
       maxSubscribersPerToken: config.events.maxSubscribersPerToken,
       maxBufferedMessages: config.events.maxBufferedEvents,
       history: history && config.cluster && { store: history, resumeMaxEvents: config.cluster.history.resumeMaxEvents },
+      observers: webhooks ? [webhooks.onAffect] : [],
     },
     metrics,
   );
@@ -226,6 +230,7 @@ export async function startApp(config: Config): Promise<App> {
     participantToken,
     async close() {
       await analysis?.stop();
+      webhooks?.close();
       taps?.closeAll();
       hub.close();
       rooms.closeAll();
@@ -234,6 +239,25 @@ export async function startApp(config: Config): Promise<App> {
       pool.close();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}
+
+/** Webhooks of this node's rooms (WEBHOOK_URLS), with their metrics. */
+function startWebhooks(options: NonNullable<Config['webhooks']>, rooms: Rooms, metrics: WebhookMetrics) {
+  const sender = new WebhookSender({
+    ...options,
+    onOutcome: (outcome, queued) => {
+      metrics.webhookDeliveries.inc({ outcome });
+      metrics.webhookQueue.set(queued);
+    },
+  });
+  const room = attachRoomWebhooks(rooms, sender, options);
+  return {
+    onAffect: room.onAffect,
+    close() {
+      room.close();
+      sender.close();
     },
   };
 }

@@ -138,6 +138,20 @@ const EnvSchema = z.object({
   AFFECT_HISTORY_READ_MAX_EVENTS: int(1, 1_000_000).default(10_000),
   /** Events a `subscribe` with `since` gets in its ack at most. */
   AFFECT_RESUME_MAX_EVENTS: int(0, 100_000).default(2_000),
+
+  // webhooks
+  /** http(s) URLs (comma-separated) every webhook is POSTed to; none: no webhooks. */
+  WEBHOOK_URLS: z.string().default(''),
+  /** Signs webhooks (HMAC-SHA256); required with WEBHOOK_URLS. */
+  WEBHOOK_SECRET: z.string().min(32).optional(),
+  /** Changed faces are sent this often (`affect` webhooks); 0: no affect webhooks. */
+  WEBHOOK_AFFECT_INTERVAL_MS: int(0, 3_600_000).default(5000),
+  /** ... when valence or arousal moved at least this much, or the expression changed. */
+  WEBHOOK_AFFECT_MIN_CHANGE: z.coerce.number().min(0).max(2).default(0.1),
+  WEBHOOK_QUEUE_MAX: int(1, 1_000_000).default(1000),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(8),
+  WEBHOOK_RETRY_BASE_MS: int(1, 600_000).default(1000),
+  WEBHOOK_TIMEOUT_MS: int(100, 600_000).default(5000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -213,6 +227,19 @@ export interface Config {
     maxBufferedEvents: number;
     recoveryWindowMs: number;
   };
+  /** Undefined: no webhooks. */
+  webhooks:
+    | {
+        urls: string[];
+        secret: string;
+        affectIntervalMs: number;
+        affectMinChange: number;
+        maxQueue: number;
+        maxAttempts: number;
+        retryBaseMs: number;
+        timeoutMs: number;
+      }
+    | undefined;
   /** Undefined: a single node, nothing shared (the embedded default). */
   cluster:
     | {
@@ -256,6 +283,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration: CALL_AUTH=open lets anyone join any call, and HOST=${e.HOST} is reachable from other machines; ` +
         'use CALL_AUTH=token with TOKEN_SECRET, or set CALL_AUTH_FORCE_OPEN=true if that is really meant',
     );
+  }
+  const webhookUrls = parseWebhookUrls(e.WEBHOOK_URLS);
+  if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) {
+    throw new ConfigError('invalid configuration: WEBHOOK_URLS needs WEBHOOK_SECRET (32+ characters) to sign webhooks with');
   }
   return {
     host: e.HOST,
@@ -327,6 +358,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBufferedEvents: e.MAX_BUFFERED_EVENTS,
       recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     },
+    webhooks:
+      webhookUrls.length === 0 || !e.WEBHOOK_SECRET
+        ? undefined
+        : {
+            urls: webhookUrls,
+            secret: e.WEBHOOK_SECRET,
+            affectIntervalMs: e.WEBHOOK_AFFECT_INTERVAL_MS,
+            affectMinChange: e.WEBHOOK_AFFECT_MIN_CHANGE,
+            maxQueue: e.WEBHOOK_QUEUE_MAX,
+            maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+            retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+            timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+          },
     cluster:
       e.REDIS_URL === undefined
         ? undefined
@@ -363,5 +407,24 @@ function parseOrigins(list: string): string[] {
         throw new ConfigError(`invalid configuration: ALLOWED_ORIGINS: ${item} is not an origin (https://host[:port])`);
       }
       return origin;
+    });
+}
+
+function parseWebhookUrls(list: string): string[] {
+  return list
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item) => {
+      let url: URL;
+      try {
+        url = new URL(item);
+      } catch {
+        throw new ConfigError(`invalid configuration: WEBHOOK_URLS: ${item} is not a URL`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new ConfigError(`invalid configuration: WEBHOOK_URLS: ${item} is not http(s)`);
+      }
+      return url.toString();
     });
 }

@@ -10,6 +10,14 @@ export function createClusterMetrics(registry: Registry) {
       help: 'affect events not kept in the durable history (Redis away or refusing)',
       registers,
     }),
+  };
+}
+export type ClusterMetrics = ReturnType<typeof createClusterMetrics>;
+
+/** Metrics of webhooks (WEBHOOK_URLS), on the server's registry. */
+export function createWebhookMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
     webhookDeliveries: new Counter({
       name: 'webhook_deliveries_total',
       help: 'webhook deliveries by outcome: delivered, retried (an attempt failed, another follows), dropped (queue full or out of attempts)',
@@ -19,4 +27,4 @@ export function createClusterMetrics(registry: Registry) {
     webhookQueue: new Gauge({ name: 'webhook_queue_length', help: 'webhook deliveries waiting or being retried', registers }),
   };
 }
-export type ClusterMetrics = ReturnType<typeof createClusterMetrics>;
+export type WebhookMetrics = ReturnType<typeof createWebhookMetrics>;

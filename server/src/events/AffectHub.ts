@@ -46,6 +46,8 @@ export interface AffectHubOptions {
    * `subscribe` with `since` gets up to `resumeMaxEvents` of it in its ack.
    */
   history?: { store: Pick<AffectHistory, 'append' | 'read'>; resumeMaxEvents: number };
+  /** Also told every event published (webhooks). */
+  observers?: ((event: AffectStreamEvent) => void)[];
 }
 
 /** Sockets behind on reading: excluded from affect broadcasts (call namespace). */
@@ -107,6 +109,7 @@ export class AffectHub {
     this.io.to(callChannel(event.roomId)).except(SLOW).emit(AFFECT_EVENT, event);
     this.#subscribers.to([roomChannel(event.roomId), peerChannel(event.roomId, event.peerId)]).emit(AFFECT_EVENT, event);
     this.metrics.affectEvents.inc({ type: event.type });
+    for (const observe of this.options.observers ?? []) observe(event);
   }
 
   /** Tells the subscribers covering this participant (its room's, and its own peer's) who it is now. */
