@@ -130,10 +130,15 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   /** A fault of the server; the message says which request, nothing about the server's insides. */
   'INTERNAL',
+  /**
+   * Several nodes: the room lives on another node; `location` is its public URL. Connect there (the same
+   * token) and join again.
+   */
+  'MOVED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; location?: string } };
 
 /** Events the server pushes to the peers of a room. */
 export interface ServerEvents {

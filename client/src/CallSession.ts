@@ -3,7 +3,10 @@ import type { types } from 'mediasoup-client';
 import { AffectStreamEventSchema, type AffectStreamEvent } from '../../protocol/affect-event.ts';
 import { AFFECT_EVENT } from '../../protocol/affect-subscriber.ts';
 import type { PeerInfo } from '../../protocol/signaling.ts';
-import { SignalingClient } from './signalingClient.ts';
+import { SignalingClient, SignalingError } from './signalingClient.ts';
+
+/** MOVED answers a join follows before it gives up. */
+const MAX_MOVES = 3;
 
 export interface CallView {
   addPeer(peerId: string, displayName: string, analysed: boolean): void;
@@ -21,7 +24,8 @@ export interface CallView {
 
 /** One membership of a room: sends the local camera/microphone, receives every other participant. */
 export class CallSession {
-  readonly #signaling: SignalingClient;
+  #signaling: SignalingClient;
+  readonly #token: string | undefined;
   readonly #device = new Device();
   #sendTransport?: types.Transport;
   /** Consumers wait on it: producers announced while it is being set up are not lost. */
@@ -39,6 +43,7 @@ export class CallSession {
     token: string | undefined,
   ) {
     this.#signaling = new SignalingClient(token);
+    this.#token = token;
   }
 
   /**
@@ -110,11 +115,28 @@ export class CallSession {
     setTimeout(() => this.#signaling.close(), 200);
   }
 
+  /**
+   * Joins on this server, or, where the room lives on another node of a cluster (MOVED), on that one: a
+   * few hops at most (a room moving while this follows it), each with the same token.
+   */
+  async #joinWhereTheRoomIs(roomId: string, displayName: string) {
+    for (let hop = 0; ; hop += 1) {
+      try {
+        return await this.#signaling.request('join', { roomId, displayName });
+      } catch (error) {
+        if (!(error instanceof SignalingError) || error.code !== 'MOVED' || !error.location || hop >= MAX_MOVES) throw error;
+        this.#signaling.close();
+        this.#signaling = new SignalingClient(this.#token, error.location);
+        await this.#signaling.connected();
+      }
+    }
+  }
+
   async #join(roomId: string, displayName: string, media: MediaStream): Promise<void> {
-    const s = this.#signaling;
     this.view.setStatus('Joining…');
-    await s.connected();
-    const joined = await s.request('join', { roomId, displayName });
+    await this.#signaling.connected();
+    const joined = await this.#joinWhereTheRoomIs(roomId, displayName);
+    const s = this.#signaling;
     this.#peerId = joined.peerId;
     this.#displayName = joined.displayName;
     this.#analysed = joined.analysed;

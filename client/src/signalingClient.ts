@@ -6,6 +6,8 @@ export class SignalingError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** MOVED: the URL of the node the room lives on. */
+    readonly location?: string,
   ) {
     super(message);
   }
@@ -42,7 +44,7 @@ export class SignalingClient {
       this.socket.timeout(timeoutMs).emit(name, payload, (error: Error | null, ack: Ack<ResponseData[N]>) => {
         if (error) reject(new SignalingError('TIMEOUT', `${name} got no answer in ${timeoutMs} ms`));
         else if (ack.ok) resolve(ack.data);
-        else reject(new SignalingError(ack.error.code, ack.error.message));
+        else reject(new SignalingError(ack.error.code, ack.error.message, ack.error.location));
       });
     });
   }

@@ -15,6 +15,7 @@ import { socketIoAdapter } from './cluster/adapter.ts';
 import { AffectHistory } from './cluster/affectHistory.ts';
 import { createClusterMetrics, createWebhookMetrics, type WebhookMetrics } from './cluster/clusterMetrics.ts';
 import { historyRoute } from './cluster/historyRoute.ts';
+import { NodeDirectory } from './cluster/nodeDirectory.ts';
 import { ParticipantsDirectory } from './cluster/participants.ts';
 import { attachRoomWebhooks } from './webhooks/roomWebhooks.ts';
 import { WebhookSender } from './webhooks/WebhookSender.ts';
@@ -55,6 +56,12 @@ export interface App {
   /** A token signed with this server's TOKEN_SECRET (or its random one), valid for `ttlSeconds`. */
   subscriberToken(claims: Unsigned<SubscriberClaims>, ttlSeconds?: number): Promise<string>;
   participantToken(claims: Unsigned<ParticipantClaims>, ttlSeconds?: number): Promise<string>;
+  /**
+   * Several nodes: stop taking rooms (the directory says so), close this node's rooms telling their
+   * participants (`roomClosed`, `server-shutdown`: they rejoin, and are sent to another node), and wait at most
+   * DRAIN_TIMEOUT_MS for their sockets to go. A single node has nothing to hand over: close() says goodbye.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -95,6 +102,8 @@ export async function startApp(config: Config): Promise<App> {
     redis.onChange((ready) => clusterMetrics.redisUp.set(ready ? 1 : 0));
   }
   const history = redis && config.cluster && new AffectHistory(redis, config.cluster.history, clusterMetrics);
+  // Made once the server listens (its URL is the default public one); joins before that find no room here.
+  let nodes: NodeDirectory | undefined;
   const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics) : undefined;
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
   if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
@@ -117,7 +126,8 @@ export async function startApp(config: Config): Promise<App> {
         taps: { used: taps?.size ?? 0, limit: config.tap.maxTaps },
         subscribers: { used: hub.subscriberCount, limit: config.events.maxSubscribers },
       };
-      return { ...healthOf(counts.workers, usage), ...counts, taps: usage.taps.used, subscribers: usage.subscribers.used };
+      const cluster = nodes && config.cluster && { node: config.cluster.nodeId, redis: redis?.ready ? 'up' : 'down', nodes: nodes.nodes };
+      return { ...healthOf(counts.workers, usage), ...counts, taps: usage.taps.used, subscribers: usage.subscribers.used, ...(cluster && { cluster }) };
     },
   });
   const io = new SocketIoServer(httpServer, {
@@ -193,7 +203,9 @@ export async function startApp(config: Config): Promise<App> {
     room.on('peerJoined', (peer) => tell(participant(room.id, peer, true)));
     room.on('analysisChanged', (peer) => tell(participant(room.id, peer, true)));
     room.on('peerLeft', (peer) => tell(participant(room.id, peer, false)));
+    nodes?.claim(room.id).catch(() => {});
     room.once('closed', () => {
+      nodes?.release(room.id);
       directory?.forget(room.id);
       history?.forgetRoom(room.id);
     });
@@ -205,6 +217,7 @@ export async function startApp(config: Config): Promise<App> {
     requestBurst: REQUEST_BURST,
     roomsPerAddress: new AddressQuota(config.limits.maxRoomsPerAddress),
     addressOf: (socket) => addressOf(socket.request),
+    place: redis && (async (roomId) => (nodes ? nodes.place(roomId) : { here: true })),
     subscriberToken: async (roomId, peerId) => ({
       token: await subscriberToken({ room: roomId, participant: peerId }),
       ttlSeconds: PARTICIPANT_TOKEN_TTL_S,
@@ -218,6 +231,25 @@ export async function startApp(config: Config): Promise<App> {
   const { port } = httpServer.address() as AddressInfo;
   const url = `${config.tls ? 'https' : 'http'}://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info('listening', { url, workers: pool.size, tap: config.tap.enabled });
+  if (redis && config.cluster) {
+    const fullness = (used: number, limit: number) => used / limit;
+    nodes = new NodeDirectory(redis, {
+      id: config.cluster.nodeId,
+      url: config.cluster.publicUrl ?? url,
+      heartbeatMs: config.cluster.heartbeatMs,
+      state: () => {
+        const counts = countSfu(pool, rooms);
+        const load = Math.max(
+          fullness(counts.rooms, config.limits.maxRooms),
+          fullness(taps?.size ?? 0, config.tap.maxTaps),
+          fullness(hub.subscriberCount, config.events.maxSubscribers),
+        );
+        return { rooms: [...rooms.values()].map((room) => room.id), peers: counts.peers, load };
+      },
+    });
+    nodes.start();
+    log.info('cluster node', { node: config.cluster.nodeId, publicUrl: config.cluster.publicUrl ?? url });
+  }
 
   return {
     url,
@@ -228,12 +260,22 @@ export async function startApp(config: Config): Promise<App> {
     hub,
     subscriberToken,
     participantToken,
+    async drain() {
+      if (!nodes || !config.cluster) return;
+      await nodes.drain();
+      log.info('draining: no new rooms; closing this node\'s rooms', { rooms: rooms.size });
+      for (const room of [...rooms.values()]) room.close('server-shutdown');
+      const deadline = Date.now() + config.cluster.drainTimeoutMs;
+      while (io.of('/').sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    },
     async close() {
       await analysis?.stop();
       webhooks?.close();
       taps?.closeAll();
       hub.close();
       rooms.closeAll();
+      // After the rooms' lease releases, on the same connection: once this answers, they are done.
+      await nodes?.stop();
       io.close();
       await redis?.close();
       pool.close();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -130,6 +131,14 @@ const EnvSchema = z.object({
   // several nodes (README "Several nodes"); unset: one process, everything in memory
   /** redis://[user:password@]host:port[/db]: nodes share rooms' events, the affect history and the room directory. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  /** This node's name in the room directory; default: the host name and a random suffix (unique per start). */
+  NODE_ID: z.string().min(1).max(200).optional(),
+  /** The URL browsers and services reach this node on (a participant of its rooms arriving elsewhere is sent here). */
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** A node refreshes its directory entry and room leases this often; it is dead after 3 missed. */
+  NODE_HEARTBEAT_MS: int(100, 60_000).default(2000),
+  /** SIGTERM with REDIS_URL: the node takes no new rooms, tells its participants, then waits at most this long for them to go. */
+  DRAIN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** A room's durable history keeps about this many events (~1 kB each in Redis)... */
   AFFECT_HISTORY_MAX_EVENTS: int(100, 10_000_000).default(20_000),
   /** ... and none older than this. */
@@ -244,6 +253,11 @@ export interface Config {
   cluster:
     | {
         redisUrl: string;
+        nodeId: string;
+        /** Undefined: the URL the server listens on. */
+        publicUrl: string | undefined;
+        heartbeatMs: number;
+        drainTimeoutMs: number;
         history: { maxEvents: number; maxAgeMs: number; readMaxEvents: number; resumeMaxEvents: number };
       }
     | undefined;
@@ -376,6 +390,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? undefined
         : {
             redisUrl: e.REDIS_URL,
+            nodeId: e.NODE_ID ?? `${os.hostname()}-${randomBytes(3).toString('hex')}`,
+            publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+            heartbeatMs: e.NODE_HEARTBEAT_MS,
+            drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
             history: {
               maxEvents: e.AFFECT_HISTORY_MAX_EVENTS,
               maxAgeMs: e.AFFECT_HISTORY_MAX_AGE_S * 1000,

@@ -6,6 +6,8 @@ export class RequestError extends Error {
   constructor(
     readonly code: Exclude<ErrorCode, 'INTERNAL'>,
     message: string,
+    /** MOVED: where to go instead. */
+    readonly location?: string,
   ) {
     super(message);
   }
@@ -15,3 +17,4 @@ export const invalidRequest = (message: string) => new RequestError('INVALID_REQ
 export const notFound = (what: string, id: string) => new RequestError('NOT_FOUND', `${what} ${id} not found`);
 export const limitExceeded = (message: string) => new RequestError('LIMIT_EXCEEDED', message);
 export const forbidden = (message: string) => new RequestError('FORBIDDEN', message);
+export const moved = (url: string) => new RequestError('MOVED', `this room lives on ${url}`, url);

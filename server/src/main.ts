@@ -28,7 +28,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    app.close().then(
+    // SIGTERM (an orchestrator's stop) hands the rooms over first when there are other nodes to take them.
+    (signal === 'SIGTERM' ? app.drain() : Promise.resolve()).then(() => app.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -34,16 +34,17 @@ process.on('message', (request: NodeRequest) => {
 });
 
 let stopping = false;
-const stop = () => {
+/** As main.ts: SIGTERM drains first (rooms handed over), a lost parent just closes. */
+const stop = (drain: boolean) => {
   if (stopping) return;
   stopping = true;
   for (const replay of replays.values()) replay.stop();
-  app.close().then(
+  (drain ? app.drain() : Promise.resolve()).then(() => app.close()).then(
     () => process.exit(0),
     () => process.exit(1),
   );
 };
-process.on('SIGTERM', stop);
+process.on('SIGTERM', () => stop(true));
 // The test process went away: so does this node (no orphaned servers, decoders or replays).
-process.on('disconnect', stop);
+process.on('disconnect', () => stop(false));
 send({ type: 'ready', url: app.url });

@@ -11,7 +11,8 @@ import {
 } from '../../../protocol/signaling.ts';
 import { accessOfSocket, admit, requireGrant, type CallAccess } from '../auth/callAccess.ts';
 import { guardRecovery } from '../auth/recovery.ts';
-import { RequestError, invalidRequest, limitExceeded } from '../errors.ts';
+import type { Placement } from '../cluster/placement.ts';
+import { RequestError, invalidRequest, limitExceeded, moved } from '../errors.ts';
 import { callChannel } from '../events/channels.ts';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -35,6 +36,8 @@ export interface SignalingOptions {
   /** The distinct rooms each client address has peers in. */
   roomsPerAddress: AddressQuota;
   addressOf: (socket: Socket) => string;
+  /** Several nodes: where a room this node does not have should be (the join is then answered MOVED). */
+  place?: (roomId: string) => Promise<Placement>;
 }
 
 interface Session {
@@ -78,6 +81,8 @@ export function attachSignaling(io: Server, rooms: Rooms, metrics: Metrics, opti
       session.joining = true;
       let joinedRoom: { room: Room; peer: Peer };
       try {
+        const placement = rooms.get(roomId) || !options.place ? undefined : await options.place(roomId);
+        if (placement && !placement.here) throw 'url' in placement ? moved(placement.url) : limitExceeded(placement.refused);
         joinedRoom = await rooms.join(roomId, spec);
       } catch (error) {
         roomsPerAddress.give(session.address, roomId);

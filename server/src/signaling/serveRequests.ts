@@ -28,7 +28,7 @@ export function serveRequests<S extends Schemas>(socket: Socket, schemas: S, han
   const bucket = new TokenBucket(options.requestBurst, options.requestsPerSecond, Date.now());
   const fail = (reply: (a: Ack<never>) => void, error: RequestError) => {
     options.errors.inc({ code: error.code });
-    reply({ ok: false, error: { code: error.code, message: error.message } });
+    reply({ ok: false, error: { code: error.code, message: error.message, ...(error.location !== undefined && { location: error.location }) } });
   };
 
   // Events refused by the rate limit since the last one let through: a client that keeps sending into
