@@ -44,6 +44,8 @@ interface Run {
   streams: number;
   eventsPerStreamPerSecond: number;
   latencyMs: { p50: number; p95: number; p99: number };
+  /** Each stream's own p95, ascending: one lagging stream or all of them a little. */
+  streamP95Ms: number[];
   analysis: AnalysisWindow;
   /** % of one core over the window, whole group (not per stream). */
   cpu: {
@@ -76,8 +78,12 @@ async function measure(streamCount: number, mode: Mode): Promise<Run> {
     });
     const started = Date.now();
     const latencies: number[] = [];
+    const byStream = new Map<string, number[]>();
     const stop = subscriber.onEvent((event) => {
-      if (event.type === 'affect') latencies.push(Date.now() - event.arrivalTime);
+      if (event.type !== 'affect') return;
+      const latency = Date.now() - event.arrivalTime;
+      latencies.push(latency);
+      byStream.set(event.producerId, [...(byStream.get(event.producerId) ?? []), latency]);
     });
     await sleep(Number(values.seconds) * 1000);
     stop();
@@ -92,6 +98,7 @@ async function measure(streamCount: number, mode: Mode): Promise<Run> {
       streams: streamCount,
       eventsPerStreamPerSecond: latencies.length / seconds / streamCount,
       latencyMs: { p50: median(latencies), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99) },
+      streamP95Ms: [...byStream.values()].map((l) => quantile(l, 0.95)).sort((a, b) => a - b),
       analysis,
       cpu: {
         node: usage.node!,
@@ -151,6 +158,9 @@ for (const count of counts) {
 console.log('\nmean ms per frame and stage: decode = RTP arrival -> decoded (every decoded frame), queue = decoded -> detection starts, detect, infer = batch wait + model, emit = RTP arrival -> event emitted');
 console.log(`mode | streams | ${STAGES.map((s) => s.padStart(7)).join(' | ')}`);
 for (const run of runs) console.log(`${run.mode.padStart(4)} | ${String(run.streams).padStart(7)} | ${STAGES.map((s) => fmt(run.analysis.stageMs[s]).padStart(7)).join(' | ')}`);
+
+console.log('\neach stream\'s own arrival->event p95 (ms), ascending');
+for (const run of runs) console.log(`${run.mode.padStart(4)} | ${String(run.streams).padStart(7)} | ${run.streamP95Ms.map((p) => fmt(p)).join(' ')}`);
 
 const capacity: Partial<Record<Mode, number>> = {};
 if (values.capacity) {
