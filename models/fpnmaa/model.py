@@ -51,7 +51,19 @@ class Bottleneck(nn.Module):
         return F.relu(y + (x if self.short is None else self.short(x)))
 
 
-class SlimResNet(nn.Module):
+class StagedBackbone(nn.Module):
+    """A stem, then `stages` (one per FPN level): the features after each stage, finest first."""
+
+    def forward(self, x):
+        x = self.stem(x)
+        feats = []
+        for s in self.stages:
+            x = s(x)
+            feats.append(x)
+        return feats
+
+
+class SlimResNet(StagedBackbone):
     """Stem to stride 4, then one stage per FPN level."""
 
     def __init__(self, widths=(32, 64, 128, 256), blocks=(1, 1, 2, 1)):
@@ -67,16 +79,8 @@ class SlimResNet(nn.Module):
         self.stages = nn.ModuleList(stages)
         self.channels = list(widths)
 
-    def forward(self, x):
-        x = self.stem(x)
-        feats = []
-        for s in self.stages:
-            x = s(x)
-            feats.append(x)
-        return feats
 
-
-class ResNet50(nn.Module):
+class ResNet50(StagedBackbone):
     def __init__(self):
         super().__init__()
         self.stem = nn.Sequential(conv_bn(3, 64, 7, 2), nn.MaxPool2d(3, 2, 1))
@@ -90,14 +94,6 @@ class ResNet50(nn.Module):
             stages.append(nn.Sequential(*layers))
         self.stages = nn.ModuleList(stages)
         self.channels = [256, 512, 1024, 2048]
-
-    def forward(self, x):
-        x = self.stem(x)
-        feats = []
-        for s in self.stages:
-            x = s(x)
-            feats.append(x)
-        return feats
 
 
 class FPN(nn.Module):
