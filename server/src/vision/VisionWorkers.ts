@@ -2,9 +2,12 @@ import { Worker } from 'node:worker_threads';
 import type { AffectModel } from './AffectModel.ts';
 import type { AffectModelInfo } from './affectContract.ts';
 import type { FaceDetector } from './FaceDetector.ts';
-import type { BlazeFaceModel } from './FaceDetectorTypes.ts';
+import type { BlazeFaceModel, DetectTimings } from './FaceDetectorTypes.ts';
 import type { AffectPrediction, Box, FaceDetection, RgbImage } from './types.ts';
 import type { VisionReply, VisionWork, VisionWorkerInit } from './visionWorkerProtocol.ts';
+
+type Detected = Extract<VisionReply, { type: 'detected' }>;
+type DetectedRegions = Extract<VisionReply, { type: 'detectedRegions' }>;
 
 export interface VisionWorkersOptions {
   /** Worker threads, each with its own sessions; requests go to the least busy. */
@@ -136,28 +139,33 @@ export class VisionWorkers {
     });
   }
 
+  /** A detection request on `image` in a worker; its timings are copied into `timings`. */
+  async #detectIn<R extends Detected | DetectedRegions>(
+    image: RgbImage,
+    request: { op: 'detect' } | { op: 'detectRegions'; regions: Box[] },
+    timings: DetectTimings | undefined,
+  ): Promise<R> {
+    // A copy the worker can own (frames are often Buffers, whose slice() would share, not copy); the frame
+    // itself stays whole for the aligner.
+    const pixels = new Uint8Array(image.pixels);
+    const reply = await this.#request<R>(
+      { ...request, width: image.width, height: image.height, pixels },
+      [pixels.buffer as ArrayBuffer],
+    );
+    if (timings) Object.assign(timings, reply.timings);
+    return reply;
+  }
+
   #detectorProxy(model: BlazeFaceModel, inputSize: number): FaceDetector {
     return {
       model,
       inputSize,
       detect: async (image: RgbImage, timings): Promise<FaceDetection[]> => {
-        // A copy the worker can own (frames are often Buffers, whose slice() would share, not copy); the
-        // frame itself stays whole for the aligner.
-        const pixels = new Uint8Array(image.pixels);
-        const reply = await this.#request<Extract<VisionReply, { type: 'detected' }>>(
-          { op: 'detect', width: image.width, height: image.height, pixels },
-          [pixels.buffer as ArrayBuffer],
-        );
-        if (timings) Object.assign(timings, reply.timings);
+        const reply = await this.#detectIn<Detected>(image, { op: 'detect' }, timings);
         return reply.faces;
       },
       detectRegions: async (image: RgbImage, regions: readonly Box[], timings): Promise<(FaceDetection | null)[]> => {
-        const pixels = new Uint8Array(image.pixels);
-        const reply = await this.#request<Extract<VisionReply, { type: 'detectedRegions' }>>(
-          { op: 'detectRegions', width: image.width, height: image.height, pixels, regions: [...regions] },
-          [pixels.buffer as ArrayBuffer],
-        );
-        if (timings) Object.assign(timings, reply.timings);
+        const reply = await this.#detectIn<DetectedRegions>(image, { op: 'detectRegions', regions: [...regions] }, timings);
         return reply.faces;
       },
       release: async () => {},
