@@ -146,7 +146,7 @@ def main():
         start = "trained from scratch"
     ferplus = any(m["source"] == "ferplus" for m in meta)
     provenance = (f"{name}: FPN multi-task student, {start}, at commit {commit} on {datetime.date.today()} "
-                  f"({a['epochs']} epochs, distill={a['distill']}); data: ~11.6k crowd-labelled in-the-wild expression crops "
+                  f"({a['epochs']} epochs, distill={a['distill']}{', weights averaged: EMA ' + str(a['ema']) if a.get('ema') else ''}); data: ~11.6k crowd-labelled in-the-wild expression crops "
                   "(public Apache-2.0 facial-expressions set) + unlabelled face photos"
                   + (" + FER+ (FER2013 faces, research use; FER+ annotator votes, MIT)" if ferplus else "")
                   + f", crops cut by the server's BlazeFace + eyes-mouth-v1 aligner; {lab['teacher_desc']}. See models/MODEL_CARD.md.")
