@@ -15,6 +15,8 @@ export async function freePort(): Promise<number> {
 export interface TestRedis {
   url: string;
   port: number;
+  /** The running server's process id (undefined while stopped), e.g. to measure its CPU. */
+  readonly pid: number | undefined;
   /** Stops it (SIGKILL: as if the machine died); start() brings it back on the same port, empty. */
   kill(): Promise<void>;
   start(): Promise<void>;
@@ -49,6 +51,9 @@ export async function startRedis(): Promise<TestRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async kill() {
       const process = child;
       if (!process || process.exitCode !== null) return;
