@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AffectStreamEvent } from '../../protocol/affect-event.ts';
+import { createClient } from 'redis';
+import { io, type Socket } from 'socket.io-client';
+import { AFFECT_EVENT, AFFECT_NAMESPACE } from '../../protocol/affect-subscriber.ts';
 import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
 import { signSubscriberToken, tokenKey } from '../../server/src/auth/tokens.ts';
 import { CLUSTER_TOKEN_SECRET, startNode, type TestNode } from '../helpers/cluster.ts';
@@ -12,6 +15,7 @@ let nodeA: TestNode;
 let nodeB: TestNode;
 let peerId: string;
 const subscribers: AffectSubscriber[] = [];
+const sockets: Socket[] = [];
 
 async function subscribe(node: TestNode): Promise<{ subscriber: AffectSubscriber; events: AffectStreamEvent[] }> {
   const token = await signSubscriberToken({ room: ROOM }, tokenKey(CLUSTER_TOKEN_SECRET), 300);
@@ -34,6 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const subscriber of subscribers) subscriber.close();
+  for (const socket of sockets) socket.close();
   await Promise.all([nodeA?.stop(), nodeB?.stop()]);
   await redis?.kill();
 });
@@ -52,6 +57,34 @@ describe('two nodes on one Redis', () => {
     expect(onB.subscriber.gaps).toBe(0);
     // Who is in the room travels too.
     await expect.poll(() => onB.subscriber.participants.map((p) => p.peerId), { timeout: 5_000 }).toContain(peerId);
+  });
+
+  it('a subscriber cut off from node B recovers its session on node A, with the events it missed', async () => {
+    const token = await signSubscriberToken({ room: ROOM }, tokenKey(CLUSTER_TOKEN_SECRET), 300);
+    const seqs: number[] = [];
+    const onB = io(`${nodeB.url}${AFFECT_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth: { token } });
+    onB.on(AFFECT_EVENT, (event: AffectStreamEvent) => seqs.push(event.seq));
+    await new Promise<void>((resolve) => onB.once('connect', () => resolve()));
+    expect(((await onB.emitWithAck('subscribe', { roomId: ROOM })) as { ok: boolean }).ok).toBe(true);
+    await expect.poll(() => seqs.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(5);
+    // The connection drops (the network, a load balancer): B keeps the session in Redis for the recovery window.
+    const { _pid: pid, _lastOffset: offset } = onB as unknown as { _pid: string; _lastOffset: string };
+    onB.io.engine.close();
+    const seenOnB = seqs.length;
+    // Events go on meanwhile; the client comes back through node A with the same session.
+    // B has noticed and stored the session.
+    const probe = createClient({ url: redis.url });
+    await probe.connect();
+    await expect.poll(() => probe.exists(`affect-call:sio-session:${pid}`), { timeout: 10_000 }).toBe(1);
+    probe.destroy();
+    const onA = io(`${nodeA.url}${AFFECT_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth: { token, pid, offset } });
+    sockets.push(onA);
+    onA.on(AFFECT_EVENT, (event: AffectStreamEvent) => seqs.push(event.seq));
+    await new Promise<void>((resolve) => onA.once('connect', () => resolve()));
+    // (onA.recovered stays false: socket.io-client compares with a pid of its own, and this socket is new.)
+    await expect.poll(() => seqs.length, { timeout: 20_000 }).toBeGreaterThan(seenOnB + 10);
+    // No subscribe on A: the recovered session brought its rooms. Every seq once, none missing.
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
   });
 
   it('Redis gone: the call and local delivery go on; Redis back: node B gets the events again', async () => {
