@@ -5,8 +5,9 @@ import { AFFECT_EVENT } from '../../protocol/affect-subscriber.ts';
 import type { PeerInfo } from '../../protocol/signaling.ts';
 import { SignalingClient, SignalingError } from './signalingClient.ts';
 
-/** MOVED answers a join follows before it gives up. */
-const MAX_MOVES = 3;
+/** MOVED answers (or unreachable nodes) a join goes through before it gives up. */
+const MAX_MOVES = 8;
+const UNREACHABLE_RETRY_MS = 1000;
 
 export interface CallView {
   addPeer(peerId: string, displayName: string, analysed: boolean): void;
@@ -116,8 +117,9 @@ export class CallSession {
   }
 
   /**
-   * Joins on this server, or, where the room lives on another node of a cluster (MOVED), on that one: a
-   * few hops at most (a room moving while this follows it), each with the same token.
+   * Joins on this server, or, where the room lives on another node of a cluster (MOVED), on that one, with
+   * the same token. A node named but unreachable has probably just died (its rooms are free within 3 of its
+   * heartbeats): the page's own server is asked again a moment later, which then places the room afresh.
    */
   async #joinWhereTheRoomIs(roomId: string, displayName: string) {
     for (let hop = 0; ; hop += 1) {
@@ -127,7 +129,14 @@ export class CallSession {
         if (!(error instanceof SignalingError) || error.code !== 'MOVED' || !error.location || hop >= MAX_MOVES) throw error;
         this.#signaling.close();
         this.#signaling = new SignalingClient(this.#token, error.location);
-        await this.#signaling.connected();
+        try {
+          await this.#signaling.connected();
+        } catch {
+          this.#signaling.close();
+          await new Promise((resolve) => setTimeout(resolve, UNREACHABLE_RETRY_MS));
+          this.#signaling = new SignalingClient(this.#token);
+          await this.#signaling.connected();
+        }
       }
     }
   }
@@ -160,6 +169,14 @@ export class CallSession {
     s.on('roomClosed', ({ reason }) => {
       this.leave();
       this.view.ended(reason);
+    });
+    // The server holding the call went away (it died, or the network dropped): it has let this peer go (a call
+    // socket is never recovered), so the call ends here and the page rejoins, which, with several nodes,
+    // creates the room again on a live one.
+    s.socket.on('disconnect', (reason) => {
+      if (this.#closed || reason === 'io client disconnect') return;
+      this.leave();
+      this.view.ended('connection-lost');
     });
 
     await this.#recvTransport;
