@@ -68,7 +68,14 @@ export class AffectHistory {
     });
     if (now - room.trimmedAt >= TRIM_INTERVAL_MS) {
       room.trimmedAt = now;
-      this.redis.client.xTrim(key, 'MINID', now - this.options.maxAgeMs, { strategyModifier: '~' }).catch(() => {});
+      // Trimming by age happens only as events come; the expiry removes the stream of a room that ended,
+      // once its newest event is older than the age limit.
+      this.redis.client
+        .multi()
+        .xTrim(key, 'MINID', now - this.options.maxAgeMs, { strategyModifier: '~' })
+        .pExpire(key, this.options.maxAgeMs + TRIM_INTERVAL_MS)
+        .exec()
+        .catch(() => {});
     }
   }
 

@@ -16,6 +16,4 @@ export const redisKeys = {
   node: (nodeId: string) => `${PREFIX}:node:${nodeId}`,
   /** Set of node ids that announced themselves (entries whose node key expired are dead nodes). */
   nodes: `${PREFIX}:nodes`,
-  /** Hash producerId -> next sequence number of a stream's events, across nodes and restarts. */
-  sequences: (roomId: string) => `${PREFIX}:room:${roomId}:seq`,
 } as const;
