@@ -13,6 +13,8 @@ import type { AffectModel } from './vision/AffectModel.ts';
 import type { FaceDetector } from './vision/FaceDetector.ts';
 
 const log = createLogger('analysis');
+/** Streams whose next sequence number is remembered after their analysis stopped (~50 bytes each). */
+const MAX_REMEMBERED_STREAMS = 10_000;
 
 export interface AffectServiceDeps {
   taps: FrameTaps;
@@ -59,10 +61,15 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
     },
   });
 
+  // A stream tapped again (its participant opted out of analysis and back in) numbers its events on from
+  // where it stopped: sequence numbers stay contiguous per stream, and a jump always means lost events.
+  // Bounded: the oldest streams are forgotten first (a stream that comes back after that starts at 0 again).
+  const nextSeqs = new Map<string, number>();
   const analyseOne = (stream: FrameStream) => {
     const events = new StreamEvents(
       { roomId: stream.roomId, peerId: stream.peerId, producerId: stream.streamId },
       { name: model.info.name, version: model.info.version },
+      nextSeqs.get(stream.streamId) ?? 0,
     );
     // When the stream ends (its tap closed: the participant opted out of analysis, or left), a frame still
     // being analysed is dropped, not published: nothing about a participant comes after its opt-out.
@@ -82,6 +89,9 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
       }),
       finalize(() => {
         for (const event of events.end()) hub.publish(event);
+        nextSeqs.delete(stream.streamId);
+        nextSeqs.set(stream.streamId, events.nextSeq);
+        if (nextSeqs.size > MAX_REMEMBERED_STREAMS) nextSeqs.delete(nextSeqs.keys().next().value!);
       }),
     );
   };

@@ -29,14 +29,23 @@ export function normaliseBox(box: Box, width: number, height: number): AffectEve
  * not when the tracker gave up on it (its miss timeout later) nor when the stream ended.
  */
 export class StreamEvents {
-  #seq = 0;
+  #seq: number;
   /** Live face id -> arrival time of the last frame it was seen in. */
   readonly #live = new Map<number, number>();
 
+  /** `firstSeq`: where a stream analysed before (a participant who opted out and back in) numbers on from. */
   constructor(
     private readonly ids: StreamIds,
     private readonly model: ModelId,
-  ) {}
+    firstSeq = 0,
+  ) {
+    this.#seq = firstSeq;
+  }
+
+  /** The number the next event will carry. */
+  get nextSeq(): number {
+    return this.#seq;
+  }
 
   fromFrame(analysed: AnalysedFrame, emitTime: number): AffectStreamEvent[] {
     const { frame } = analysed;
