@@ -108,6 +108,11 @@ export async function startApp(config: Config): Promise<App> {
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
   if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
   const participantPresent = (roomId: string, peerId: string) => rooms.get(roomId)?.peers.has(peerId) ?? false;
+  // Several nodes: a participant of a room on another node, as the room directory has it.
+  const participantPresentElsewhere = async (roomId: string, peerId: string) =>
+    directory !== undefined && (await directory.list(roomId)).some((p) => p.peerId === peerId);
+  const participantPresentAnywhere = async (roomId: string, peerId: string) =>
+    participantPresent(roomId, peerId) || participantPresentElsewhere(roomId, peerId);
 
   const httpServer = createHttpServer({
     tls,
@@ -117,7 +122,12 @@ export async function startApp(config: Config): Promise<App> {
     metricsToken: config.metricsToken,
     idleTimeoutMs: config.httpIdleTimeoutMs,
     routes: [
-      historyRoute({ tokenKey: key, history, maxEvents: config.cluster?.history.readMaxEvents ?? 0, participantPresent }),
+      historyRoute({
+        tokenKey: key,
+        history,
+        maxEvents: config.cluster?.history.readMaxEvents ?? 0,
+        participantPresent: participantPresentAnywhere,
+      }),
     ],
     health: () => {
       const counts = countSfu(pool, rooms);
@@ -176,6 +186,7 @@ export async function startApp(config: Config): Promise<App> {
     {
       tokenKey: key,
       participantPresent,
+      participantPresentElsewhere: redis && participantPresentElsewhere,
       participants: (roomId) => {
         const room = rooms.get(roomId);
         if (room || !directory) return [...(room?.peers.values() ?? [])].map((peer) => participant(roomId, peer, true));

@@ -87,6 +87,20 @@ describe('two nodes on one Redis', () => {
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
   });
 
+  it("a participant's dashboard token works on node B, and ends there when the participant leaves node A", async () => {
+    const room = 'cluster-dashboard';
+    const { producerId, peerId: participant } = await nodeA.replay(room, 7002);
+    // What `affectToken` hands a participant: a token bound to it.
+    const token = await signSubscriberToken({ room, participant }, tokenKey(CLUSTER_TOKEN_SECRET), 300);
+    const dashboard = await AffectSubscriber.connect({ url: nodeB.url, token, subscriptions: [{ roomId: room }], socketOptions: { reconnection: false } });
+    subscribers.push(dashboard);
+    await expect.poll(() => dashboard.participants.map((p) => p.peerId), { timeout: 5_000 }).toEqual([participant]);
+    await nodeA.stopReplay(producerId);
+    await expect.poll(() => dashboard.socket.connected, { timeout: 5_000 }).toBe(false);
+    // And the token no longer opens a connection anywhere.
+    await expect(AffectSubscriber.connect({ url: nodeB.url, token, subscriptions: [{ roomId: room }] })).rejects.toThrow(/has left/);
+  });
+
   it('Redis gone: the call and local delivery go on; Redis back: node B gets the events again', async () => {
     const onA = await subscribe(nodeA);
     const onB = await subscribe(nodeB);

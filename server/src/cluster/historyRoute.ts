@@ -17,7 +17,7 @@ export interface HistoryRouteOptions {
   /** Event lines one request returns at most (a client pages on with `after`). */
   maxEvents: number;
   /** Whether the participant a dashboard token was handed to is still in the call (as on /affect). */
-  participantPresent: (roomId: string, peerId: string) => boolean;
+  participantPresent: (roomId: string, peerId: string) => boolean | Promise<boolean>;
 }
 
 /**
@@ -51,7 +51,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL, room: 
   } catch (error) {
     return void fail(401, `unauthorized: ${(error as Error).message}`);
   }
-  if (claims.participant !== undefined && !options.participantPresent(claims.room, claims.participant)) {
+  if (claims.participant !== undefined && !(await options.participantPresent(claims.room, claims.participant))) {
     return void fail(401, 'unauthorized: the participant this token was issued to has left');
   }
   const peerId = claims.peer ?? query.data.peer;

@@ -27,6 +27,11 @@ export interface AffectHubOptions {
   tokenKey: TokenKey;
   /** Whether a call participant is still in its room: the tokens handed to participants live only that long. */
   participantPresent: (roomId: string, peerId: string) => boolean;
+  /**
+   * Several nodes: whether a participant is in its room on another node (the room directory). A dashboard
+   * token then works on any node, and a participant's leaving revokes its tokens on every node.
+   */
+  participantPresentElsewhere?: (roomId: string, peerId: string) => Promise<boolean>;
   /** The participants of a room now, each as a `participant` message (present); asked of Redis for another node's room. */
   participants: (roomId: string) => ParticipantUpdate[] | Promise<ParticipantUpdate[]>;
   /** Requests per second a subscriber may make on average, and in a burst. */
@@ -50,6 +55,8 @@ export interface AffectHubOptions {
   observers?: ((event: AffectStreamEvent) => void)[];
 }
 
+/** Between nodes (socket.io's serverSideEmit): a participant left, end its tokens' subscriber connections. */
+const REVOKE_EVENT = 'affect-call:revoke-participant';
 /** Sockets behind on reading: excluded from affect broadcasts (call namespace). */
 const SLOW = 'slow';
 const SWEEP_INTERVAL_MS = 250;
@@ -77,11 +84,14 @@ export class AffectHub {
       }
       const token: unknown = socket.handshake.auth?.token;
       verifySubscriberToken(token, options.tokenKey).then(
-        (claims) => {
-          if (!this.#participantPresent(claims)) {
+        async (claims) => {
+          const here = this.#participantPresent(claims);
+          if (!here && !(await this.#participantPresentElsewhere(claims))) {
             next(new Error('unauthorized: the participant this token was issued to has left'));
             return;
           }
+          // Its participant is on another node: that node's revocation reaches it (REVOKE_EVENT), not a local check.
+          socket.data.participantElsewhere = !here;
           const sameToken = [...this.#subscribers.sockets.values()].filter((other) => other.data.token === token).length;
           if (sameToken >= options.maxSubscribersPerToken) {
             next(new Error(`this token already has ${options.maxSubscribersPerToken} connections`));
@@ -100,6 +110,12 @@ export class AffectHub {
       return claims !== undefined && (claims.exp + CLOCK_TOLERANCE_S) * 1000 > Date.now() && this.#participantPresent(claims);
     });
     this.#subscribers.on('connection', (socket) => this.#onSubscriber(socket));
+    // Another node's participant left: its tokens' connections here end too.
+    if (options.participantPresentElsewhere) {
+      this.#subscribers.on(REVOKE_EVENT, (peerId: unknown) => {
+        if (typeof peerId === 'string') this.#disconnectParticipant(peerId);
+      });
+    }
     io.on('connection', watchBacklog);
     this.#sweep = setInterval(() => this.#policeSlowSockets(), SWEEP_INTERVAL_MS);
   }
@@ -121,11 +137,21 @@ export class AffectHub {
     return this.#subscribers.sockets.size;
   }
 
-  /** Ends the connections made with the tokens handed to a participant, which has left. */
+  /** Ends the connections made with the tokens handed to a participant, which has left: on every node. */
   revokeParticipant(peerId: string): void {
+    this.#disconnectParticipant(peerId);
+    if (this.options.participantPresentElsewhere) this.#subscribers.serverSideEmit(REVOKE_EVENT, peerId);
+  }
+
+  #disconnectParticipant(peerId: string): void {
     for (const socket of this.#subscribers.sockets.values()) {
       if ((socket.data.claims as SubscriberClaims).participant === peerId) socket.disconnect(true);
     }
+  }
+
+  async #participantPresentElsewhere(claims: SubscriberClaims): Promise<boolean> {
+    const elsewhere = this.options.participantPresentElsewhere;
+    return claims.participant !== undefined && elsewhere !== undefined && elsewhere(claims.room, claims.participant).catch(() => false);
   }
 
   close(): void {
@@ -140,7 +166,7 @@ export class AffectHub {
     socket.on('disconnect', () => this.metrics.subscribers.set(this.#subscribers.sockets.size));
     const claims = socket.data.claims as SubscriberClaims;
     // The participant may have left between the token check and now.
-    if (!this.#participantPresent(claims)) {
+    if (socket.data.participantElsewhere !== true && !this.#participantPresent(claims)) {
       socket.disconnect(true);
       return;
     }
