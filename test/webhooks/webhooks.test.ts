@@ -58,6 +58,7 @@ describe('webhooks from a call', () => {
       WEBHOOK_URLS: url,
       WEBHOOK_SECRET: SECRET,
       WEBHOOK_RETRY_BASE_MS: '20',
+      WEBHOOK_AFFECT_INTERVAL_MS: '100',
     });
   });
 
@@ -84,6 +85,18 @@ describe('webhooks from a call', () => {
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metricValue(metrics, 'webhook_deliveries_total', '{outcome="delivered"}')).toBe(5);
     expect(metricValue(metrics, 'webhook_deliveries_total', '{outcome="retried"}')).toBe(10);
+  });
+
+  it('sends affect events as batches of changed faces', async () => {
+    // Events as the analysis publishes them (through the hub, as a camera's would be).
+    app.hub.publish(syntheticAffectEvent('hooks', 0, { valence: 0.1 }));
+    app.hub.publish(syntheticAffectEvent('hooks', 1, { valence: 0.5, faceId: 2 }));
+    await expect.poll(() => handled.filter((p) => p.event === 'affect').length, { timeout: 15_000 }).toBe(1);
+    const batch = handled.find((p) => p.event === 'affect')!;
+    expect(batch.faces?.map((f) => [f.faceId, f.valence, f.present])).toEqual([
+      [1, 0.1, true],
+      [2, 0.5, true],
+    ]);
   });
 });
 

@@ -50,13 +50,20 @@ export async function connectRedis(url: string): Promise<RedisLink> {
   client.on('error', () => setReady(false));
   client.on('ready', () => setReady(true));
   client.on('end', () => setReady(false));
-  const timeout = setTimeout(() => client.destroy(), CONNECT_TIMEOUT_MS);
+  // connect() keeps retrying (reconnectStrategy) rather than failing: the wait is bounded here.
+  const connecting = client.connect();
+  connecting.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer')), CONNECT_TIMEOUT_MS);
+  });
   try {
-    await client.connect();
+    await Promise.race([connecting, timedOut]);
   } catch (error) {
+    client.destroy();
     throw new Error(`cannot reach Redis at ${redactUrl(url)} within ${CONNECT_TIMEOUT_MS / 1000} s: ${(error as Error).message}`);
   } finally {
-    clearTimeout(timeout);
+    clearTimeout(timer);
   }
   setReady(true);
   return {
