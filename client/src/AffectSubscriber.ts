@@ -86,11 +86,19 @@ export class AffectSubscriber {
       auth: { token: options.token },
     });
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', (error) => {
+      // Each listener goes once the other fires: a connect_error listener left behind would close the socket
+      // at the first failed reconnection attempt later (a server restarting), ending the subscription for good.
+      const onConnect = () => {
+        socket.off('connect_error', onError);
+        resolve();
+      };
+      const onError = (error: Error) => {
+        socket.off('connect', onConnect);
         socket.close();
         reject(error);
-      });
+      };
+      socket.once('connect', onConnect);
+      socket.once('connect_error', onError);
     });
     const subscriber = new AffectSubscriber(socket, options);
     await subscriber.#subscribeAll();

@@ -4,7 +4,7 @@ import { HistoryLineSchema, historyPath, type HistoryLine } from '../../protocol
 import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
 import { signSubscriberToken, tokenKey } from '../../server/src/auth/tokens.ts';
 import { CLUSTER_TOKEN_SECRET, startNode, type TestNode } from '../helpers/cluster.ts';
-import { startRedis, type TestRedis } from '../helpers/redisServer.ts';
+import { freePort, startRedis, type TestRedis } from '../helpers/redisServer.ts';
 
 const ROOM = 'history';
 
@@ -85,6 +85,36 @@ describe('the durable affect stream', () => {
     expect((await history(nodeB, '', otherRoom)).status).toBe(403);
     expect((await history(nodeB, 'since=yesterday')).status).toBe(400);
     expect((await history(nodeB, 'limit=0')).status).toBe(400);
+  });
+
+  it('a subscriber with resume: true whose node restarts resubscribes from its last event and misses nothing', async () => {
+    const port = String(await freePort());
+    const env = { REDIS_URL: redis.url, TAP_ENABLED: 'false', ANALYSIS_ENABLED: 'false', PORT: port };
+    let node = await startNode(env);
+    const events: AffectStreamEvent[] = [];
+    const subscriber = await AffectSubscriber.connect({
+      url: node.url,
+      token,
+      subscriptions: [{ roomId: ROOM }],
+      resume: true,
+      onEvent: (event) => events.push(event),
+      socketOptions: { reconnectionDelay: 200, reconnectionDelayMax: 500 },
+    });
+    subscribers.push(subscriber);
+    await expect.poll(() => events.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(10);
+    await node.kill();
+    const atKill = events.length;
+    // The same address again (a restart): the session died with the old process, the history did not.
+    node = await startNode(env);
+    try {
+      await expect.poll(() => events.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(atKill + 20);
+    } finally {
+      subscriber.close();
+      await node.stop();
+    }
+    const seqs = events.map((e) => e.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
+    expect(subscriber.gaps).toBe(0);
   });
 
   it('node B killed: its subscriber resumes on node A from its last event and misses nothing', async () => {
