@@ -16,7 +16,6 @@ let browser: BrowserContext;
 let page: Page;
 let ada: Socket;
 
-const health = async (node: TestNode) => (await (await fetch(`${node.url}/healthz`)).json()) as { rooms: number; peers: number };
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -46,8 +45,8 @@ describe('the call page on several nodes', () => {
 
     const firstPeer = await joinCall(page, nodeB.url, ROOM, 'Bea');
     // In A's room with Ada, nothing on B.
-    expect(await health(nodeA)).toMatchObject({ rooms: 1, peers: 2 });
-    expect(await health(nodeB)).toMatchObject({ rooms: 0, peers: 0 });
+    expect(await nodeA.health()).toMatchObject({ rooms: 1, peers: 2 });
+    expect(await nodeB.health()).toMatchObject({ rooms: 0, peers: 0 });
     await expect.poll(() => page.locator(`[data-peer-id]`).count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
 
     await nodeA.kill();
@@ -55,6 +54,6 @@ describe('the call page on several nodes', () => {
     await page.waitForFunction((old) => document.body.dataset.joinedAs !== undefined && document.body.dataset.joinedAs !== old, firstPeer, {
       timeout: 30_000,
     });
-    expect(await health(nodeB)).toMatchObject({ rooms: 1, peers: 1 });
+    expect(await nodeB.health()).toMatchObject({ rooms: 1, peers: 1 });
   });
 });

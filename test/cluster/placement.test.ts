@@ -1,6 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeInfo } from '../../server/src/cluster/placement.ts';
 import type { Ack, ResponseData, ServerEvents } from '../../protocol/signaling.ts';
 import { startNode, type TestNode } from '../helpers/cluster.ts';
 import { startRedis, type TestRedis } from '../helpers/redisServer.ts';
@@ -42,10 +41,7 @@ async function joinFollowing(url: string, displayName: string): Promise<{ socket
   }
 }
 
-async function cluster(node: TestNode): Promise<{ node: string; nodes: NodeInfo[] }> {
-  const health = (await (await fetch(`${node.url}/healthz`)).json()) as { cluster: { node: string; nodes: NodeInfo[] } };
-  return health.cluster;
-}
+const cluster = async (node: TestNode) => (await node.health()).cluster;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -92,8 +88,7 @@ describe('rooms placed on one node', () => {
     const rejoin = await joinFollowing(nodeB.url, 'Ada');
     expect(rejoin.hops).toEqual([]);
     expect(rejoin.ack.ok && rejoin.ack.data.peers).toEqual([]);
-    const health = (await (await fetch(`${nodeB.url}/healthz`)).json()) as { rooms: number; peers: number };
-    expect(health).toMatchObject({ rooms: 1, peers: 1 });
+    expect(await nodeB.health()).toMatchObject({ rooms: 1, peers: 1 });
   });
 
   it('node B drained (SIGTERM): its participants are told, a newcomer is sent to node C, and B exits clean', async () => {

@@ -110,8 +110,7 @@ describe('two nodes on one Redis', () => {
     const atKill = onA.events.length;
     // A's own subscriber keeps receiving the call's events, from a call that keeps going.
     await expect.poll(() => onA.events.length, { timeout: 10_000 }).toBeGreaterThan(atKill + 30);
-    const health = (await (await fetch(`${nodeA.url}/healthz`)).json()) as { rooms: number; peers: number };
-    expect(health).toMatchObject({ rooms: 1, peers: 1 });
+    expect(await nodeA.health()).toMatchObject({ rooms: 1, peers: 1 });
 
     await redis.start();
     const atRestart = onB.events.length;

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { NodeInfo } from '../../server/src/cluster/placement.ts';
 import type { NodeReply, NodeRequest } from './clusterNode.ts';
 
 const NODE_SCRIPT = fileURLToPath(new URL('./clusterNode.ts', import.meta.url));
@@ -18,6 +19,15 @@ export interface TestNode {
   kill(): Promise<void>;
   /** SIGTERM, and its exit code. */
   stop(): Promise<number | null>;
+  /** Its GET /healthz. */
+  health(): Promise<Health>;
+}
+
+/** What the tests read of /healthz. */
+export interface Health {
+  rooms: number;
+  peers: number;
+  cluster: { node: string; redis: 'up' | 'down'; nodes: NodeInfo[] };
 }
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -76,6 +86,9 @@ export async function startNode(env: Record<string, string>): Promise<TestNode> 
       const exit = once(child, 'exit');
       process.kill(-child.pid!, 'SIGKILL');
       await exit;
+    },
+    async health() {
+      return (await (await fetch(`${url}/healthz`)).json()) as Health;
     },
     async stop() {
       if (exited()) return child.exitCode;
