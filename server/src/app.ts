@@ -17,9 +17,9 @@ import { createClusterMetrics, createWebhookMetrics, type WebhookMetrics } from 
 import { historyRoute } from './cluster/historyRoute.ts';
 import { NodeDirectory } from './cluster/nodeDirectory.ts';
 import { ParticipantsDirectory } from './cluster/participants.ts';
+import { connectRedis, type RedisLink } from './cluster/redisLink.ts';
 import { attachRoomWebhooks } from './webhooks/roomWebhooks.ts';
 import { WebhookSender } from './webhooks/WebhookSender.ts';
-import { connectRedis, type RedisLink } from './cluster/redisLink.ts';
 import { callAuthMiddleware } from './auth/callAccess.ts';
 import { signParticipantToken, signSubscriberToken, tokenKey, type Unsigned } from './auth/tokens.ts';
 import { ConfigError, type Config } from './config.ts';
@@ -65,6 +65,8 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** On close, how long webhooks already queued (room_finished...) may take to go out before they are dropped. */
+const WEBHOOK_SETTLE_MS = 2000;
 /** How long a token handed to a call participant (for its room's dashboard) stays valid, at most. */
 const PARTICIPANT_TOKEN_TTL_S = 3600;
 /** Per socket, either namespace. */
@@ -102,7 +104,7 @@ export async function startApp(config: Config): Promise<App> {
     redis.onChange((ready) => clusterMetrics.redisUp.set(ready ? 1 : 0));
   }
   const history = redis && config.cluster && new AffectHistory(redis, config.cluster.history, clusterMetrics);
-  // Made once the server listens (its URL is the default public one); joins before that find no room here.
+  // Made once the server listens (its URL is the default public one), before any join can arrive.
   let nodes: NodeDirectory | undefined;
   const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics) : undefined;
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
@@ -281,10 +283,12 @@ export async function startApp(config: Config): Promise<App> {
     },
     async close() {
       await analysis?.stop();
-      webhooks?.close();
       taps?.closeAll();
       hub.close();
       rooms.closeAll();
+      // The rooms' room_finished (and last affect) webhooks get a moment to go out; then what is left is dropped.
+      await webhooks?.settle(WEBHOOK_SETTLE_MS);
+      webhooks?.close();
       // After the rooms' lease releases, on the same connection: once this answers, they are done.
       await nodes?.stop();
       io.close();
@@ -308,6 +312,11 @@ function startWebhooks(options: NonNullable<Config['webhooks']>, rooms: Rooms, m
   const room = attachRoomWebhooks(rooms, sender, options);
   return {
     onAffect: room.onAffect,
+    /** Resolves once nothing is waiting to be delivered, or after `ms`. */
+    async settle(ms: number) {
+      const deadline = Date.now() + ms;
+      while (sender.queued > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    },
     close() {
       room.close();
       sender.close();

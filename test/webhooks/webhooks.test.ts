@@ -100,6 +100,20 @@ describe('webhooks from a call', () => {
   });
 });
 
+describe('webhooks of a server closing', () => {
+  it('go out before it closes: room_finished of the rooms it closes', async () => {
+    const handled: WebhookPayload[] = [];
+    const url = await listen(createWebhookReceiver({ secret: SECRET, onWebhook: (payload) => void handled.push(payload) }));
+    const app = await startTestServer({ ANALYSIS_ENABLED: 'false', TAP_ENABLED: 'false', WEBHOOK_URLS: url, WEBHOOK_SECRET: SECRET });
+    const socket: Socket = io(app.url, { transports: ['websocket'], reconnection: false });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    expect(((await socket.timeout(5000).emitWithAck('join', { roomId: 'closing', displayName: 'Ada' })) as Ack<unknown>).ok).toBe(true);
+    await app.close();
+    socket.close();
+    expect(handled.map((p) => p.event)).toContain('room_finished');
+  });
+});
+
 describe('the example receiver', () => {
   const handled: WebhookPayload[] = [];
   let url: string;
