@@ -1,4 +1,6 @@
+import { createClient } from 'redis';
 import { io, type Socket } from 'socket.io-client';
+import { redisKeys } from '../../server/src/cluster/keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, ResponseData, ServerEvents } from '../../protocol/signaling.ts';
 import { startNode, type TestNode } from '../helpers/cluster.ts';
@@ -107,5 +109,23 @@ describe('rooms placed on one node', () => {
     const onC = await joinFollowing(nodeC.url, 'Ada');
     expect(onC.hops).toEqual([]);
     expect(onC.ack.ok).toBe(true);
+  });
+
+  it('Redis gone: a node still creates the rooms asked of it, and says Redis is down', async () => {
+    await redis.kill();
+    await expect.poll(async () => (await nodeC!.health()).cluster.redis, { timeout: 5000 }).toBe('down');
+    const socket = await connect(nodeC!.url);
+    const ack = (await socket.timeout(5000).emitWithAck('join', { roomId: 'without-redis', displayName: 'Di' })) as JoinAck;
+    expect(ack.ok).toBe(true);
+    await redis.start();
+    await expect.poll(async () => (await nodeC!.health()).cluster.redis, { timeout: 10_000 }).toBe('up');
+    // Healed: its heartbeat puts the room it created meanwhile back in the (emptied) directory.
+    const probe = createClient({ url: redis.url });
+    await probe.connect();
+    try {
+      await expect.poll(() => probe.get(redisKeys.roomNode('without-redis')), { timeout: 5000 }).toBe('node-c');
+    } finally {
+      probe.destroy();
+    }
   });
 });
