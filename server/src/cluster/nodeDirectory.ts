@@ -94,12 +94,24 @@ export class NodeDirectory {
     await this.heartbeat().catch(() => {});
   }
 
-  /** Where a join for `roomId`, which this node does not have, should go; reserves the room when here. */
+  /**
+   * Where a join for `roomId`, which this node does not have, should go; reserves the room when here. Redis
+   * away (or failing mid-way): here, without the directory.
+   */
   async place(roomId: string): Promise<Placement> {
-    if (!this.redis.ready) {
+    if (this.redis.ready) {
+      try {
+        return await this.#place(roomId);
+      } catch (error) {
+        log.warn('room directory failed; placing here', { roomId, error: (error as Error).message });
+      }
+    } else {
       log.warn('redis away: room created here without the directory', { roomId });
-      return this.#draining ? { here: false, refused: 'this node is shutting down' } : { here: true };
     }
+    return this.#draining ? { here: false, refused: 'this node is shutting down' } : { here: true };
+  }
+
+  async #place(roomId: string): Promise<Placement> {
     const { client } = this.redis;
     const owner = (await client.get(redisKeys.roomNode(roomId))) ?? undefined;
     const ownerInfo = owner === undefined ? undefined : await this.#node(owner);

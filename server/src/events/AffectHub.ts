@@ -208,7 +208,7 @@ export class AffectHub {
   /** The history a `subscribe` with `since` asked for; none from a single node, or while Redis is away. */
   async #history(subscription: Subscription): Promise<SubscribeResult> {
     const history = this.options.history;
-    if (!history) return {};
+    if (!history || history.resumeMaxEvents === 0) return {};
     const lines: NonNullable<SubscribeResult['history']> = [];
     let truncated = false;
     try {
