@@ -11,15 +11,9 @@ import { MAX_REQUEST_BYTES } from '../../protocol/signaling.ts';
 import type { ParticipantUpdate } from '../../protocol/affect-subscriber.ts';
 import type { ParticipantClaims, SubscriberClaims } from '../../protocol/tokens.ts';
 import { startAffectService } from './affectService.ts';
-import { socketIoAdapter } from './cluster/adapter.ts';
-import { AffectHistory } from './cluster/affectHistory.ts';
-import { createClusterMetrics, createWebhookMetrics, type WebhookMetrics } from './cluster/clusterMetrics.ts';
+import { startCluster } from './cluster/cluster.ts';
 import { historyRoute } from './cluster/historyRoute.ts';
-import { NodeDirectory } from './cluster/nodeDirectory.ts';
-import { ParticipantsDirectory } from './cluster/participants.ts';
-import { connectRedis, type RedisLink } from './cluster/redisLink.ts';
-import { attachRoomWebhooks } from './webhooks/roomWebhooks.ts';
-import { WebhookSender } from './webhooks/WebhookSender.ts';
+import { startWebhooks } from './webhooks/webhooks.ts';
 import { callAuthMiddleware } from './auth/callAccess.ts';
 import { signParticipantToken, signSubscriberToken, tokenKey, type Unsigned } from './auth/tokens.ts';
 import { ConfigError, type Config } from './config.ts';
@@ -65,8 +59,6 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** On close, how long webhooks already queued (room_finished...) may take to go out before they are dropped. */
-const WEBHOOK_SETTLE_MS = 2000;
 /** How long a token handed to a call participant (for its room's dashboard) stays valid, at most. */
 const PARTICIPANT_TOKEN_TTL_S = 3600;
 /** Per socket, either namespace. */
@@ -91,30 +83,29 @@ export async function startApp(config: Config): Promise<App> {
   const metrics = createMetrics(() => countSfu(pool, rooms));
   pool.on('workerDied', () => metrics.workerDeaths.inc());
   // Several nodes share rooms' events through Redis; without REDIS_URL everything stays in this process.
-  let redis: RedisLink | undefined;
-  try {
-    redis = config.cluster && (await connectRedis(config.cluster.redisUrl));
-  } catch (error) {
-    pool.close();
-    throw new ConfigError(`REDIS_URL: ${(error as Error).message}`);
-  }
-  const clusterMetrics = redis && createClusterMetrics(metrics.registry);
-  if (redis && clusterMetrics) {
-    clusterMetrics.redisUp.set(1);
-    redis.onChange((ready) => clusterMetrics.redisUp.set(ready ? 1 : 0));
-  }
-  const history = redis && config.cluster && new AffectHistory(redis, config.cluster.history, clusterMetrics);
-  // Made once the server listens (its URL is the default public one), before any join can arrive.
-  let nodes: NodeDirectory | undefined;
+  const cluster =
+    config.cluster &&
+    (await startCluster(config.cluster, { registry: metrics.registry, rooms, log }).catch((error: unknown) => {
+      pool.close();
+      throw error;
+    }));
   const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics) : undefined;
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
   if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
   const participantPresent = (roomId: string, peerId: string) => rooms.get(roomId)?.peers.has(peerId) ?? false;
-  // Several nodes: a participant of a room on another node, as the room directory has it.
-  const participantPresentElsewhere = async (roomId: string, peerId: string) =>
-    directory !== undefined && (await directory.list(roomId)).some((p) => p.peerId === peerId);
+  // A dashboard token's participant may be in a room of this node or, with several nodes, of another.
   const participantPresentAnywhere = async (roomId: string, peerId: string) =>
-    participantPresent(roomId, peerId) || participantPresentElsewhere(roomId, peerId);
+    participantPresent(roomId, peerId) || ((await cluster?.participantPresentElsewhere(roomId, peerId)) ?? false);
+  /** This node's counts, and each capacity's use against its limit: /healthz reports them, the cluster its load. */
+  const state = () => {
+    const counts = countSfu(pool, rooms);
+    const usage = {
+      rooms: { used: counts.rooms, limit: config.limits.maxRooms },
+      taps: { used: taps?.size ?? 0, limit: config.tap.maxTaps },
+      subscribers: { used: hub.subscriberCount, limit: config.events.maxSubscribers },
+    };
+    return { counts, usage };
+  };
 
   const httpServer = createHttpServer({
     tls,
@@ -126,20 +117,15 @@ export async function startApp(config: Config): Promise<App> {
     routes: [
       historyRoute({
         tokenKey: key,
-        history,
+        history: cluster?.history,
         maxEvents: config.cluster?.history.readMaxEvents ?? 0,
         participantPresent: participantPresentAnywhere,
       }),
     ],
     health: () => {
-      const counts = countSfu(pool, rooms);
-      const usage = {
-        rooms: { used: counts.rooms, limit: config.limits.maxRooms },
-        taps: { used: taps?.size ?? 0, limit: config.tap.maxTaps },
-        subscribers: { used: hub.subscriberCount, limit: config.events.maxSubscribers },
-      };
-      const cluster = nodes && config.cluster && { node: config.cluster.nodeId, redis: redis?.ready ? 'up' : 'down', nodes: nodes.nodes };
-      return { ...healthOf(counts.workers, usage), ...counts, taps: usage.taps.used, subscribers: usage.subscribers.used, ...(cluster && { cluster }) };
+      const { counts, usage } = state();
+      const view = cluster?.view();
+      return { ...healthOf(counts.workers, usage), ...counts, taps: usage.taps.used, subscribers: usage.subscribers.used, ...(view && { cluster: view }) };
     },
   });
   const io = new SocketIoServer(httpServer, {
@@ -156,7 +142,7 @@ export async function startApp(config: Config): Promise<App> {
       callback('too many connections from this address', connections.admits(req));
     },
     serveClient: false,
-    ...(redis && { adapter: socketIoAdapter(redis) }),
+    ...(cluster && { adapter: cluster.adapter }),
     // A subscriber that drops off briefly gets what it missed on reconnection, while its token holds (AffectHub).
     connectionStateRecovery: { maxDisconnectionDuration: config.events.recoveryWindowMs, skipMiddlewares: false },
   });
@@ -181,18 +167,17 @@ export async function startApp(config: Config): Promise<App> {
     analysed: peer.analysed,
     present,
   });
-  const directory = redis && new ParticipantsDirectory(redis);
-  const webhooks = config.webhooks && startWebhooks(config.webhooks, rooms, createWebhookMetrics(metrics.registry));
+  const webhooks = config.webhooks && startWebhooks(config.webhooks, rooms, metrics.registry);
   const hub = new AffectHub(
     io,
     {
       tokenKey: key,
       participantPresent,
-      participantPresentElsewhere: redis && participantPresentElsewhere,
+      participantPresentElsewhere: cluster?.participantPresentElsewhere,
       participants: (roomId) => {
         const room = rooms.get(roomId);
-        if (room || !directory) return [...(room?.peers.values() ?? [])].map((peer) => participant(roomId, peer, true));
-        return directory.list(roomId);
+        if (room || !cluster) return [...(room?.peers.values() ?? [])].map((peer) => participant(roomId, peer, true));
+        return cluster.participantsElsewhere(roomId);
       },
       requestsPerSecond: REQUESTS_PER_SECOND,
       requestBurst: REQUEST_BURST,
@@ -200,28 +185,23 @@ export async function startApp(config: Config): Promise<App> {
       maxSubscriptionsPerSocket: config.events.maxSubscriptionsPerSubscriber,
       maxSubscribersPerToken: config.events.maxSubscribersPerToken,
       maxBufferedMessages: config.events.maxBufferedEvents,
-      history: history && config.cluster && { store: history, resumeMaxEvents: config.cluster.history.resumeMaxEvents },
+      history: cluster && config.cluster && { store: cluster.history, resumeMaxEvents: config.cluster.history.resumeMaxEvents },
       observers: webhooks ? [webhooks.onAffect] : [],
     },
     metrics,
   );
   // A participant's dashboard tokens die with its membership, however it ends (leave, disconnect, room closed).
   rooms.on('roomCreated', (room) => room.on('peerJoined', (peer) => peer.once('closed', () => hub.revokeParticipant(peer.id))));
-  // Subscribers learn who the events are about (names, consent) from the room itself.
+  // Subscribers learn who the events are about (names, consent) from the room itself; other nodes' from the cluster.
   rooms.on('roomCreated', (room) => {
     const tell = (update: ParticipantUpdate) => {
       hub.publishParticipant(update);
-      directory?.record(update);
+      cluster?.recordParticipant(update);
     };
     room.on('peerJoined', (peer) => tell(participant(room.id, peer, true)));
     room.on('analysisChanged', (peer) => tell(participant(room.id, peer, true)));
     room.on('peerLeft', (peer) => tell(participant(room.id, peer, false)));
-    nodes?.claim(room.id).catch(() => {});
-    room.once('closed', () => {
-      nodes?.release(room.id);
-      directory?.forget(room.id);
-      history?.forgetRoom(room.id);
-    });
+    cluster?.roomCreated(room);
   });
   attachSignaling(io, rooms, metrics, {
     maxDisplayNameLength: config.limits.maxDisplayNameLength,
@@ -230,7 +210,7 @@ export async function startApp(config: Config): Promise<App> {
     requestBurst: REQUEST_BURST,
     roomsPerAddress: new AddressQuota(config.limits.maxRoomsPerAddress),
     addressOf: (socket) => addressOf(socket.request),
-    place: redis && (async (roomId) => (nodes ? nodes.place(roomId) : { here: true })),
+    place: cluster?.place,
     subscriberToken: async (roomId, peerId) => ({
       token: await subscriberToken({ room: roomId, participant: peerId }),
       ttlSeconds: PARTICIPANT_TOKEN_TTL_S,
@@ -244,25 +224,7 @@ export async function startApp(config: Config): Promise<App> {
   const { port } = httpServer.address() as AddressInfo;
   const url = `${config.tls ? 'https' : 'http'}://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info('listening', { url, workers: pool.size, tap: config.tap.enabled });
-  if (redis && config.cluster) {
-    const fullness = (used: number, limit: number) => used / limit;
-    nodes = new NodeDirectory(redis, {
-      id: config.cluster.nodeId,
-      url: config.cluster.publicUrl ?? url,
-      heartbeatMs: config.cluster.heartbeatMs,
-      state: () => {
-        const counts = countSfu(pool, rooms);
-        const load = Math.max(
-          fullness(counts.rooms, config.limits.maxRooms),
-          fullness(taps?.size ?? 0, config.tap.maxTaps),
-          fullness(hub.subscriberCount, config.events.maxSubscribers),
-        );
-        return { rooms: [...rooms.values()].map((room) => room.id), peers: counts.peers, load };
-      },
-    });
-    nodes.start();
-    log.info('cluster node', { node: config.cluster.nodeId, publicUrl: config.cluster.publicUrl ?? url });
-  }
+  cluster?.start({ url, state, connectedSockets: () => io.of('/').sockets.size });
 
   return {
     url,
@@ -274,52 +236,21 @@ export async function startApp(config: Config): Promise<App> {
     subscriberToken,
     participantToken,
     async drain() {
-      if (!nodes || !config.cluster) return;
-      await nodes.drain();
-      log.info('draining: no new rooms; closing this node\'s rooms', { rooms: rooms.size });
-      for (const room of [...rooms.values()]) room.close('server-shutdown');
-      const deadline = Date.now() + config.cluster.drainTimeoutMs;
-      while (io.of('/').sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      await cluster?.drain();
     },
     async close() {
       await analysis?.stop();
       taps?.closeAll();
       hub.close();
       rooms.closeAll();
-      // The rooms' room_finished (and last affect) webhooks get a moment to go out; then what is left is dropped.
-      await webhooks?.settle(WEBHOOK_SETTLE_MS);
-      webhooks?.close();
-      // After the rooms' lease releases, on the same connection: once this answers, they are done.
-      await nodes?.stop();
+      await webhooks?.close();
+      // The node leaves after its rooms (their leases go first on its connection), Redis closes after socket.io's adapter.
+      await cluster?.leave();
       io.close();
-      await redis?.close();
+      await cluster?.close();
       pool.close();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-    },
-  };
-}
-
-/** Webhooks of this node's rooms (WEBHOOK_URLS), with their metrics. */
-function startWebhooks(options: NonNullable<Config['webhooks']>, rooms: Rooms, metrics: WebhookMetrics) {
-  const sender = new WebhookSender({
-    ...options,
-    onOutcome: (outcome, queued) => {
-      metrics.webhookDeliveries.inc({ outcome });
-      metrics.webhookQueue.set(queued);
-    },
-  });
-  const room = attachRoomWebhooks(rooms, sender, options);
-  return {
-    onAffect: room.onAffect,
-    /** Resolves once nothing is waiting to be delivered, or after `ms`. */
-    async settle(ms: number) {
-      const deadline = Date.now() + ms;
-      while (sender.queued > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    },
-    close() {
-      room.close();
-      sender.close();
     },
   };
 }

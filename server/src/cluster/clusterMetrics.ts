@@ -13,18 +13,3 @@ export function createClusterMetrics(registry: Registry) {
   };
 }
 export type ClusterMetrics = ReturnType<typeof createClusterMetrics>;
-
-/** Metrics of webhooks (WEBHOOK_URLS), on the server's registry. */
-export function createWebhookMetrics(registry: Registry) {
-  const registers = [registry];
-  return {
-    webhookDeliveries: new Counter({
-      name: 'webhook_deliveries_total',
-      help: 'webhook deliveries by outcome: delivered, retried (an attempt failed, another follows), dropped (queue full or out of attempts)',
-      labelNames: ['outcome'],
-      registers,
-    }),
-    webhookQueue: new Gauge({ name: 'webhook_queue_length', help: 'webhook deliveries waiting or being retried', registers }),
-  };
-}
-export type WebhookMetrics = ReturnType<typeof createWebhookMetrics>;
