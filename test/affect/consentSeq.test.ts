@@ -3,6 +3,7 @@ import { faceVideoVp8, replayIntoRoom, type ReplayedStream } from '../../bench/l
 import type { AffectStreamEvent } from '../../protocol/affect-event.ts';
 import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
 import type { App } from '../../server/src/app.ts';
+import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 const ROOM = 'consent-seq';
@@ -22,12 +23,7 @@ afterAll(async () => {
 describe('sequence numbers over an opt-out and back in', () => {
   it('number on where they stopped: no restart at 0, no jump', async () => {
     const events: AffectStreamEvent[] = [];
-    const subscriber = await AffectSubscriber.connect({
-      url: app.url,
-      token: await app.subscriberToken({ room: ROOM }, 60),
-      subscriptions: [{ roomId: ROOM }],
-      onEvent: (event) => events.push(event),
-    });
+    const subscriber = await subscribeToRoom(app.url, await app.subscriberToken({ room: ROOM }, 60), ROOM, (event) => events.push(event));
     const peer = [...app.rooms.get(ROOM)!.peers.values()].find((p) => p.producers.has(replay.producerId))!;
     await expect.poll(() => events.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(10);
     peer.setAnalysed(false);

@@ -5,6 +5,7 @@ import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
 import { signSubscriberToken, tokenKey } from '../../server/src/auth/tokens.ts';
 import { CLUSTER_TOKEN_SECRET, startNode, type TestNode } from '../helpers/cluster.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redisServer.ts';
+import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
 
 const ROOM = 'history';
 
@@ -16,12 +17,7 @@ const subscribers: AffectSubscriber[] = [];
 
 async function subscribe(node: TestNode, since?: number) {
   const events: AffectStreamEvent[] = [];
-  const subscriber = await AffectSubscriber.connect({
-    url: node.url,
-    token,
-    subscriptions: [{ roomId: ROOM, since }],
-    onEvent: (event) => events.push(event),
-  });
+  const subscriber = await subscribeToRoom(node.url, token, ROOM, (event) => events.push(event), since);
   subscribers.push(subscriber);
   return { subscriber, events };
 }

@@ -7,6 +7,7 @@ import { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
 import { signSubscriberToken, tokenKey } from '../../server/src/auth/tokens.ts';
 import { CLUSTER_TOKEN_SECRET, startNode, type TestNode } from '../helpers/cluster.ts';
 import { startRedis, type TestRedis } from '../helpers/redisServer.ts';
+import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
 
 const ROOM = 'cluster';
 
@@ -19,10 +20,9 @@ const sockets: Socket[] = [];
 
 async function subscribe(node: TestNode): Promise<{ subscriber: AffectSubscriber; events: AffectStreamEvent[] }> {
   const token = await signSubscriberToken({ room: ROOM }, tokenKey(CLUSTER_TOKEN_SECRET), 300);
-  const subscriber = await AffectSubscriber.connect({ url: node.url, token, subscriptions: [{ roomId: ROOM }] });
-  subscribers.push(subscriber);
   const events: AffectStreamEvent[] = [];
-  subscriber.onEvent((event) => events.push(event));
+  const subscriber = await subscribeToRoom(node.url, token, ROOM, (event) => events.push(event));
+  subscribers.push(subscriber);
   return { subscriber, events };
 }
 

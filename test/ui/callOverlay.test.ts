@@ -9,6 +9,7 @@ import { BOX_COLOUR } from '../../client/src/overlay/drawFace.ts';
 import type { App } from '../../server/src/app.ts';
 import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { faceVideoY4m } from '../helpers/faceVideo.ts';
+import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { artifactPath } from './artifacts.ts';
 
@@ -77,12 +78,9 @@ function iou(a: Rect, b: Rect): number {
 beforeAll(async () => {
   const faceVideo = await faceVideoY4m();
   app = await startTestServer();
-  subscriber = await AffectSubscriber.connect({
-    url: app.url,
-    token: await app.subscriberToken({ room: ROOM }, 300),
-    subscriptions: [{ roomId: ROOM }],
-  });
-  subscriber.onEvent((event) => void (event.type === 'affect' && events.push(event)));
+  subscriber = await subscribeToRoom(app.url, await app.subscriberToken({ room: ROOM }, 300), ROOM, (event) =>
+    void (event.type === 'affect' && events.push(event)),
+  );
   browser = await launchBrowser(faceVideo);
   page = await browser.newPage();
   await page.setViewportSize({ width: 900, height: 900 });

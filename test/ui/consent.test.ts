@@ -8,6 +8,7 @@ import type { Grants } from '../../protocol/tokens.ts';
 import type { App } from '../../server/src/app.ts';
 import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { faceVideoY4m } from '../helpers/faceVideo.ts';
+import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { artifactPath } from './artifacts.ts';
 
@@ -28,12 +29,9 @@ describe('consent to analysis, in the call page', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     const faceVideo = await faceVideoY4m();
     app = await startTestServer();
-    subscriber = await AffectSubscriber.connect({
-      url: app.url,
-      token: await app.subscriberToken({ room: ROOM }, 300),
-      subscriptions: [{ roomId: ROOM }],
-    });
-    subscriber.onEvent((event) => received.push({ at: Date.now(), event }));
+    subscriber = await subscribeToRoom(app.url, await app.subscriberToken({ room: ROOM }, 300), ROOM, (event) =>
+      received.push({ at: Date.now(), event }),
+    );
     const page = async (name: string) => {
       const browser = await launchBrowser(faceVideo);
       browsers.push(browser);
