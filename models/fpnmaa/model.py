@@ -5,6 +5,7 @@ fpn-maa-r50: the paper's MultiPyramidClassifier shape: ResNet-50 (Bottleneck 3-4
   global-average-pooled and concatenated (5 x 256 = 1280-d), linear heads VA 2 / EXPR 7 / AU 12.
 fpn-maa-realtime: a slim ResNet-style backbone (BasicBlocks, widths 32-64-128-256 at strides 4-8-16-32) with the same
   5-level FPN pooling and heads; the FPN uses 96 channels and depthwise-separable output convs (5 x 96 = 480-d).
+fpn-maa-realtime-deep: the realtime variant with blocks 1-1-3-2 (DEEP_BLOCKS), grown from a trained realtime model.
 fpn-maa-mfn: MobileFaceNet (mobilefacenet.py; taps at strides 4-8-16-16) with the realtime variant's FPN and heads;
   "mfn" has the layout of the face-recognition weights it starts from (train.py --init-backbone), "mfn-bn" is the
   same network with batch norm layers, to train from scratch (batch norm folds into the convolutions on export).
@@ -80,6 +81,11 @@ class SlimResNet(StagedBackbone):
         self.channels = list(widths)
 
 
+# realtime-deep: one more block at strides 16 and 32, where a block costs little time (7x7 and 4x4 maps at 112 px)
+# and adds 0.3 M and 1.2 M parameters; the blocks of "realtime" keep their names, so its weights load as they are.
+DEEP_BLOCKS = (1, 1, 3, 2)
+
+
 class ResNet50(StagedBackbone):
     def __init__(self):
         super().__init__()
@@ -128,6 +134,8 @@ class FPNMAA(nn.Module):
             self.backbone, ch, sep = ResNet50(), 256, False
         elif arch == "realtime":
             self.backbone, ch, sep = SlimResNet(), 96, True
+        elif arch == "realtime-deep":
+            self.backbone, ch, sep = SlimResNet(blocks=DEEP_BLOCKS), 96, True
         elif arch == "mfn":
             self.backbone, ch, sep = MobileFaceNetBackbone(), 96, True
         elif arch == "mfn-bn":
@@ -152,4 +160,4 @@ class FPNMAA(nn.Module):
         return va, self.expr(f), self.au(f)
 
 
-INPUT_SIZE = {"realtime": 112, "mfn": 112, "mfn-bn": 112, "r50": 128}
+INPUT_SIZE = {"realtime": 112, "realtime-deep": 112, "mfn": 112, "mfn-bn": 112, "r50": 128}

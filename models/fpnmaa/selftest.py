@@ -1,11 +1,13 @@
 """Python-side checks (run: cd models && .venv/bin/python -m fpnmaa.selftest; test/model/python.test.ts runs it):
 metrics vs the hand-computed cases, AU-teacher pose/scale invariance, the blendshape teacher against its committed
 fixture reference, the blendshape -> AU table one rule at a time, the AU threshold rule, FER+ vote targets and the
-vote loss against hand-computed values, a tiny training run lowers the loss, and, when
+vote loss against hand-computed values, a tiny training run lowers the loss, a deeper model grown from an exported
+one starts as exactly that model, and, when
 the teacher packages and crops are in models/cache, the MobileFaceNet weight transplant against tfjs
 (reference written by `npx tsx models/scripts/mobilefacenet-reference.ts`)."""
 import json
 import os
+import tempfile
 
 import numpy as np
 import torch
@@ -16,7 +18,7 @@ from . import blendshapes as B
 from . import metrics as M
 from . import teachers as T
 from .prepare import vote_targets
-from .train import target_cross_entropy
+from .train import init_from_onnx, target_cross_entropy
 from .mobilefacenet import MobileFaceNetEmbedding
 from .model import FPNMAA
 
@@ -173,6 +175,32 @@ def check_tiny_training():
     print(f"tiny training: loss {losses[0]:.3f} -> {losses[-1]:.3f}: ok")
 
 
+def check_grown_init():
+    """realtime-deep started from an exported realtime model (train.py --init-onnx) computes what that model does."""
+    from .export import write_contract_onnx
+    torch.manual_seed(0)
+    small = FPNMAA("realtime")
+    # batch norms away from their defaults, so folding them into the convolutions is exercised
+    for mod in small.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.2, 0.2)
+            mod.running_var.uniform_(0.5, 2.0)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.2, 0.2)
+    small.eval()
+    x = torch.randn(4, 3, 112, 112)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "small.onnx")
+        write_contract_onnx(small, path, {}, 112, [x.numpy()])
+        deep = FPNMAA("realtime-deep")
+        init_from_onnx(deep, path, torch.randn(16, 3, 112, 112))
+    deep.eval()
+    with torch.no_grad():
+        err = max(float((a - b).abs().max()) for a, b in zip(small(x), deep(x)))
+    assert err < 1e-4, err
+    print(f"realtime-deep grown from an exported realtime model: max |diff| {err:.1e}: ok")
+
+
 def served_crops(idx):
     """The served 112 crops (centre of the stored 128 crops), normalised to [-1, 1], NCHW."""
     x = np.memmap(os.path.join(CACHE, "crops/crops128.u8"), np.uint8, mode="r").reshape(-1, 128, 128, 3)
@@ -219,4 +247,5 @@ if __name__ == "__main__":
     check_au_table()
     check_votes()
     check_tiny_training()
+    check_grown_init()
     check_mobilefacenet_transplant()

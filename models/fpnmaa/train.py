@@ -29,11 +29,12 @@ import time
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 from . import metrics as M
 from .mobilefacenet import load_tfjs_mobilefacenet
-from .model import FPNMAA, INPUT_SIZE
+from .model import FPNMAA, INPUT_SIZE, BasicBlock
 from .prepare import load_crops
 
 STORE = 128
@@ -73,9 +74,11 @@ def calibration_crops(x_u8, train_idx, size, seed):
 
 
 def init_from_onnx(model, onnx_path, calib):
-    """Loads an exported model's weights into `model` (same arch). Conv+BN pairs come back as folded weights
-    (`<conv>.weight`, `<conv>.weight_bias`); each such BN is set, from its input statistics on `calib`, so that
-    BN(x) = x + folded bias in eval mode and approximately so in train mode."""
+    """Loads an exported model's weights into `model` (same arch, or a deeper one). Conv+BN pairs come back as folded
+    weights (`<conv>.weight`, `<conv>.weight_bias`); each such BN is set, from its input statistics on `calib`, so that
+    BN(x) = x + folded bias in eval mode and approximately so in train mode. A residual block the file does not have
+    starts as the identity (its last batch norm zeroed: its input is already rectified), so a deeper model starts as
+    exactly the exported one."""
     import onnx
     from onnx import numpy_helper
 
@@ -94,6 +97,11 @@ def init_from_onnx(model, onnx_path, calib):
                 raise SystemExit(f"{onnx_path}: {name} has no batch norm after {conv}")
             folded[bn] = t
     model.load_state_dict(state)
+    grown = [name for name, mod in modules.items() if isinstance(mod, BasicBlock) and mod.short is None
+             and not any(k.startswith(name + ".") for k in inits)]
+    for name in grown:
+        nn.init.zeros_(modules[name].c2[1].weight)
+        nn.init.zeros_(modules[name].c2[1].bias)
 
     def set_bn(mod, inputs, bias):
         x = inputs[0]
@@ -109,9 +117,9 @@ def init_from_onnx(model, onnx_path, calib):
         model(calib)
     for h in hooks:
         h.remove()
-    missing = [k for k in state if k not in inits and not any(k.startswith(bn + ".") for bn in folded)]
-    print(f"init from {onnx_path}: {loaded} tensors as they are, {len(folded)} batch norms from folded convs; "
-          f"not in the file: {missing}", flush=True)
+    missing = [k for k in state if k not in inits and not any(k.startswith(m + ".") for m in [*folded, *grown])]
+    print(f"init from {onnx_path}: {loaded} tensors as they are, {len(folded)} batch norms from folded convs, "
+          f"{len(grown)} new blocks as identities {grown}; not in the file: {missing}", flush=True)
 
 
 def augment_view(xb, out, train, gen):
