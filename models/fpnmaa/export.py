@@ -4,8 +4,8 @@
       --labels models/cache/labels.npz --crops models/cache/crops [--fixture-json test/model/fixtures/export-parity.json]
 
 - ONNX opset 18, weights inside the file (external_data=False), dynamic batch N, eval mode.
-- AU thresholds: per-AU F1-optimal against the AU teacher on 3000 training faces, raised where needed to keep each AU
-  off on 90% of those faces' neutral-labelled ones per source (documented in the card).
+- AU thresholds: the AU teacher's own rule on the student's probabilities over 3000 training faces: per AU, the lowest
+  value that keeps it off on 90% of those faces' neutral-labelled ones of each source (documented in the card).
 - Parity: PyTorch vs onnxruntime (Python) on validation crops and on a seeded random fixture input, max |diff| <= 1e-4.
 - Writes a small JSON fixture (seeded input + PyTorch outputs) for the Node parity test.
 """
