@@ -114,8 +114,8 @@ def main():
     # on a fixed sample of 3000 *training* faces (not the validation split): per AU, the lowest value that keeps it off
     # on at least 90% of the neutral faces of each source. The student then fires on neutral faces as often as its
     # teacher does. Measured on 3.1.0 against the earlier rule (F1-optimal against the teacher, raised to that cap):
-    # FACS-prototype agreement 0.26 -> 0.32 in the wild and 0.44 -> 0.47 on FER+ valid, F1 against the teacher 0.603
-    # -> 0.605, the highest neutral active rate 0.12 -> 0.14 (MODEL_CARD.md).
+    # FACS-prototype agreement 0.26 -> 0.31 in the wild and 0.44 -> 0.47 on FER+ valid, F1 against the teacher 0.603
+    # -> 0.607, the highest neutral active rate 0.12 -> 0.14 (MODEL_CARD.md).
     held_out = lab["is_val"] | lab["fer_val"] if "fer_val" in lab else lab["is_val"]
     fit = np.random.default_rng(0).permutation(np.where(~held_out)[0])[: args.thr_faces]
     if args.val_limit:
