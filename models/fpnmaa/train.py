@@ -78,11 +78,13 @@ def init_from_onnx(model, onnx_path, calib):
     weights (`<conv>.weight`, `<conv>.weight_bias`); each such BN is set, from its input statistics on `calib`, so that
     BN(x) = x + folded bias in eval mode and approximately so in train mode. A residual block the file does not have
     starts as the identity (its last batch norm zeroed: its input is already rectified), so a deeper model starts as
-    exactly the exported one."""
+    exactly the exported one. Returns the file's model name and version, for the provenance of what is trained from it."""
     import onnx
     from onnx import numpy_helper
 
-    inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(onnx_path).graph.initializer}
+    source = onnx.load(onnx_path)
+    props = {p.key: p.value for p in source.metadata_props}
+    inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in source.graph.initializer}
     modules = dict(model.named_modules())
     state = model.state_dict()
     loaded, folded = 0, {}
@@ -120,6 +122,7 @@ def init_from_onnx(model, onnx_path, calib):
     missing = [k for k in state if k not in inits and not any(k.startswith(m + ".") for m in [*folded, *grown])]
     print(f"init from {onnx_path}: {loaded} tensors as they are, {len(folded)} batch norms from folded convs, "
           f"{len(grown)} new blocks as identities {grown}; not in the file: {missing}", flush=True)
+    return f"{props.get('affect.name', onnx_path)} {props.get('affect.version', '')}".strip()
 
 
 def augment_view(xb, out, train, gen):
@@ -265,8 +268,9 @@ def main():
             raise SystemExit("--init-backbone needs --arch mfn")
         load_tfjs_mobilefacenet(model.backbone, args.init_backbone)
         model.backbone.calibrate(calibration_crops(x_u8, train_idx, size, args.seed))
+    args.init_model = None
     if args.init_onnx:
-        init_from_onnx(model, args.init_onnx, calibration_crops(x_u8, train_idx, size, args.seed))
+        args.init_model = init_from_onnx(model, args.init_onnx, calibration_crops(x_u8, train_idx, size, args.seed))
     backbone = set(id(p) for p in model.backbone.parameters())
     groups = [{"params": [p for p in model.parameters() if id(p) in backbone], "lr": args.lr * args.backbone_lr_mult},
               {"params": [p for p in model.parameters() if id(p) not in backbone], "lr": args.lr}]
@@ -291,6 +295,8 @@ def main():
         if ema is not None:
             ema.load_state_dict(s["ema"])
         start_epoch = s["epoch"]
+        # what the first run started from, whatever the --init-onnx path holds by now
+        args.init_model = s["args"].get("init_model", args.init_model)
         history = s.get("history", [])
         print(f"resumed from {ck} at epoch {start_epoch}", flush=True)
     json.dump(vars(args), open(os.path.join(args.run, "args.json"), "w"), indent=1)
