@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { ParticipantUpdate } from '../../../protocol/affect-subscriber.ts';
 import { ConfigError, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { pollUntil } from '../pollUntil.ts';
 import type { Room } from '../sfu/Room.ts';
 import type { Rooms } from '../sfu/Rooms.ts';
 import { socketIoAdapter } from './adapter.ts';
@@ -96,8 +97,8 @@ export async function startCluster(options: NonNullable<Config['cluster']>, { re
       await node.directory.drain();
       log.info('draining: no new rooms; closing this node\'s rooms', { rooms: rooms.size });
       for (const room of [...rooms.values()]) room.close('server-shutdown');
-      const deadline = Date.now() + options.drainTimeoutMs;
-      while (node.connectedSockets() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      const { connectedSockets } = node;
+      await pollUntil(() => connectedSockets() === 0, options.drainTimeoutMs, 100);
     },
     /** Stops the heartbeat and removes this node; after its rooms have closed (their leases go on the same connection). */
     async leave(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.ts';
+import { pollUntil } from '../pollUntil.ts';
 import type { Rooms } from '../sfu/Rooms.ts';
 import { attachRoomWebhooks } from './roomWebhooks.ts';
 import { WebhookSender } from './WebhookSender.ts';
@@ -25,8 +26,7 @@ export function startWebhooks(options: NonNullable<Config['webhooks']>, rooms: R
      * out; then what is left is dropped.
      */
     async close() {
-      const deadline = Date.now() + SETTLE_MS;
-      while (sender.queued > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await pollUntil(() => sender.queued === 0, SETTLE_MS, 50);
       room.close();
       sender.close();
     },
