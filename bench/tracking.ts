@@ -18,7 +18,7 @@ import { loadConfig } from '../server/src/config.ts';
 import type { Frame } from '../server/src/media/Frame.ts';
 import { createAffectInference } from '../server/src/pipeline/affectInference.ts';
 import { analyseStream, type AnalysedFrame } from '../server/src/pipeline/analyseStream.ts';
-import { boxIoU } from '../server/src/pipeline/faceMatching.ts';
+import { boxIoU } from '../server/src/vision/boxIoU.ts';
 import { DEFAULT_REGION_TRACKING, type RegionTrackingOptions } from '../server/src/pipeline/regionTracking.ts';
 import { createFaceDetector, createSessionFactory, loadAffectModel, type RgbImage } from '../server/src/vision/index.ts';
 import { loadImage } from '../models/scripts/image.ts';

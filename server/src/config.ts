@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { FrameTapOptions } from './media/FrameTap.ts';
 
 /** The affect model this repository ships (models/MODEL_CARD.md). */
 export const SHIPPED_AFFECT_MODEL = fileURLToPath(new URL('../../models/affect/fpn-maa-realtime.onnx', import.meta.url));
@@ -197,18 +198,7 @@ export interface Config {
     maxConnectionsPerAddress: number;
     maxRoomsPerAddress: number;
   };
-  tap: {
-    enabled: boolean;
-    width: number;
-    height: number;
-    fps: number;
-    keyFrameIntervalMs: number;
-    restartDelayMs: number;
-    firstFrameTimeoutMs: number;
-    maxLagMs: number;
-    ffmpegPath: string;
-    maxTaps: number;
-  };
+  tap: FrameTapOptions & { enabled: boolean; maxTaps: number };
   vision: {
     provider: Env['ORT_PROVIDER'];
     intraOpThreads: number;

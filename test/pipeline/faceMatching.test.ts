@@ -1,23 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { boxIoU, faceMatchCost, keypointDistance } from '../../server/src/pipeline/faceMatching.ts';
+import { faceMatchCost, keypointDistance } from '../../server/src/pipeline/faceMatching.ts';
 import { face } from './faceFixtures.ts';
-
-const box = (x: number, y: number, width: number, height: number) => ({ x, y, width, height });
-
-describe('boxIoU', () => {
-  it('is 1 for equal boxes, 0 for disjoint or touching ones', () => {
-    expect(boxIoU(box(0, 0, 10, 10), box(0, 0, 10, 10))).toBe(1);
-    expect(boxIoU(box(0, 0, 10, 10), box(10, 0, 10, 10))).toBe(0);
-    expect(boxIoU(box(0, 0, 10, 10), box(50, 50, 10, 10))).toBe(0);
-  });
-
-  it('is intersection over union for partial overlap', () => {
-    // Half a box of overlap: 50 / (100 + 100 - 50).
-    expect(boxIoU(box(0, 0, 10, 10), box(5, 0, 10, 10))).toBeCloseTo(1 / 3, 12);
-    // A box inside another: 25 / 100.
-    expect(boxIoU(box(0, 0, 10, 10), box(2, 2, 5, 5))).toBeCloseTo(0.25, 12);
-  });
-});
 
 describe('keypointDistance', () => {
   it('is the mean keypoint offset in units of the first face size', () => {

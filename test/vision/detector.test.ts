@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { boxIoU } from '../../server/src/pipeline/faceMatching.ts';
+import { boxIoU } from '../../server/src/vision/boxIoU.ts';
 import { createFaceDetector, type FaceDetector } from '../../server/src/vision/FaceDetector.ts';
 import { createSessionFactory } from '../../server/src/vision/sessions.ts';
 import type { Point } from '../../server/src/vision/types.ts';

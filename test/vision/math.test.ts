@@ -4,7 +4,8 @@ import { inFrame } from '../../server/src/vision/FaceDetector.ts';
 import { letterbox, letterboxToFrame } from '../../server/src/vision/letterbox.ts';
 import { sampleAffine } from '../../server/src/vision/sampleAffine.ts';
 import type { FaceDetection } from '../../server/src/vision/types.ts';
-import { iou, weightedNms } from '../../server/src/vision/weightedNms.ts';
+import { boxIoU } from '../../server/src/vision/boxIoU.ts';
+import { weightedNms } from '../../server/src/vision/weightedNms.ts';
 
 describe('anchors', () => {
   it('are 512 on a 16x16 grid (2 per cell) then 384 on an 8x8 grid (6 per cell)', () => {
@@ -93,8 +94,25 @@ describe('weighted NMS', () => {
 
   it('keeps candidates overlapping no more than the threshold apart', () => {
     // Boxes 10 wide shifted by 5: IoU = 50 / 150 = 1/3.
-    expect(iou(face(0, 1, 0).box, face(5, 1, 0).box)).toBeCloseTo(1 / 3, 12);
+    expect(boxIoU(face(0, 1, 0).box, face(5, 1, 0).box)).toBeCloseTo(1 / 3, 12);
     expect(weightedNms([face(0, 0.9, 0), face(5, 0.8, 0)], 0.34)).toHaveLength(2);
     expect(weightedNms([face(0, 0.9, 0), face(5, 0.8, 0)], 0.33)).toHaveLength(1);
+  });
+});
+
+const box = (x: number, y: number, width: number, height: number) => ({ x, y, width, height });
+
+describe('boxIoU', () => {
+  it('is 1 for equal boxes, 0 for disjoint or touching ones', () => {
+    expect(boxIoU(box(0, 0, 10, 10), box(0, 0, 10, 10))).toBe(1);
+    expect(boxIoU(box(0, 0, 10, 10), box(10, 0, 10, 10))).toBe(0);
+    expect(boxIoU(box(0, 0, 10, 10), box(50, 50, 10, 10))).toBe(0);
+  });
+
+  it('is intersection over union for partial overlap', () => {
+    // Half a box of overlap: 50 / (100 + 100 - 50).
+    expect(boxIoU(box(0, 0, 10, 10), box(5, 0, 10, 10))).toBeCloseTo(1 / 3, 12);
+    // A box inside another: 25 / 100.
+    expect(boxIoU(box(0, 0, 10, 10), box(2, 2, 5, 5))).toBeCloseTo(0.25, 12);
   });
 });

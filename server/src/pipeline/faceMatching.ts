@@ -1,18 +1,10 @@
+import { boxIoU } from '../vision/boxIoU.ts';
 import type { Box, Point } from '../vision/types.ts';
 
 /** Where a face is (or is predicted to be): the parts of a detection that matching compares. */
 export interface FacePlace {
   box: Box;
   keypoints: readonly Point[];
-}
-
-/** Intersection over union of two boxes; 0 when they do not overlap or either is empty. */
-export function boxIoU(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
 const centre = (b: Box): Point => ({ x: b.x + b.width / 2, y: b.y + b.height / 2 });

@@ -1,5 +1,5 @@
 import type { Box, FaceDetection } from '../vision/types.ts';
-import { boxIoU } from './faceMatching.ts';
+import { boxIoU } from '../vision/boxIoU.ts';
 
 /**
  * Region-of-interest tracking, as MediaPipe's face pipelines do it: a face found in one frame is looked for in the

@@ -1,12 +1,5 @@
-import type { Box, FaceDetection } from './types.ts';
-
-export function iou(p: Box, q: Box): number {
-  const ix = Math.min(p.x + p.width, q.x + q.width) - Math.max(p.x, q.x);
-  const iy = Math.min(p.y + p.height, q.y + q.height) - Math.max(p.y, q.y);
-  if (ix <= 0 || iy <= 0) return 0;
-  const inter = ix * iy;
-  return inter / (p.width * p.height + q.width * q.height - inter);
-}
+import { boxIoU } from './boxIoU.ts';
+import type { FaceDetection } from './types.ts';
 
 /**
  * MediaPipe's weighted non-maximum suppression: take the best remaining candidate, gather every remaining
@@ -22,7 +15,7 @@ export function weightedNms(candidates: readonly FaceDetection[], iouThreshold: 
     const cluster: FaceDetection[] = [];
     const rest: FaceDetection[] = [];
     // `c === best` keeps a degenerate (zero-area) best box in its own cluster, so the loop always advances.
-    for (const c of remaining) (iou(best.box, c.box) > iouThreshold || c === best ? cluster : rest).push(c);
+    for (const c of remaining) (boxIoU(best.box, c.box) > iouThreshold || c === best ? cluster : rest).push(c);
     let total = 0;
     let x0 = 0;
     let y0 = 0;
