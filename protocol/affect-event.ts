@@ -12,7 +12,7 @@
  * last seen, no longer when the tracker gave it up.
  */
 import { z } from 'zod';
-import { RoomIdSchema } from './signaling.ts';
+import { RoomIdSchema } from './roomId.ts';
 
 export const AFFECT_EVENT_VERSION = 2;
 

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { AffectStreamEventSchema } from './affect-event.ts';
-import { RoomIdSchema } from './signaling.ts';
+import { RoomIdSchema } from './roomId.ts';
 
 export const historyPath = (roomId: string) => `/rooms/${encodeURIComponent(roomId)}/affect`;
 export const HISTORY_CONTENT_TYPE = 'application/x-ndjson';

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { AffectStreamEvent } from './affect-event.ts';
 import type { HistoryGap } from './affect-history.ts';
-import { RoomIdSchema } from './signaling.ts';
+import { RoomIdSchema } from './roomId.ts';
 
 export const AFFECT_NAMESPACE = '/affect';
 /** The event name of affect stream messages, on the subscriber namespace and on call sockets alike. */

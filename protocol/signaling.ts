@@ -4,6 +4,7 @@
  * This file must stay free of Node-only imports: the browser bundle includes it.
  */
 import { z } from 'zod';
+import { RoomIdSchema } from './roomId.ts';
 import type { Grants } from './tokens.ts';
 
 export const SIGNALING_VERSION = 1;
@@ -14,12 +15,6 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 const mediasoupId = z.string().min(1).max(64);
 /** Opaque mediasoup structures (RTP parameters, DTLS parameters...): mediasoup validates their insides. */
 const mediasoupObject = z.record(z.string(), z.unknown());
-
-export const RoomIdSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/, 'room id may only contain letters, digits, "_" and "-"');
 
 export const requestSchemas = {
   join: z.strictObject({

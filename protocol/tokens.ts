@@ -4,7 +4,7 @@
  * one kind is never accepted as the other. Browser- and Node-safe (the call page reads its token's room).
  */
 import { z } from 'zod';
-import { RoomIdSchema } from './signaling.ts';
+import { RoomIdSchema } from './roomId.ts';
 
 /** A participant token: who may join which call, and what they may do in it. */
 export const PARTICIPANT_AUDIENCE = 'call';

@@ -7,7 +7,7 @@
  * server/src/webhooks/signature.ts (examples/webhook-receiver.ts shows how).
  */
 import { z } from 'zod';
-import { RoomIdSchema } from './signaling.ts';
+import { RoomIdSchema } from './roomId.ts';
 
 export const WEBHOOK_HEADERS = { id: 'webhook-id', timestamp: 'webhook-timestamp', signature: 'webhook-signature' } as const;
 

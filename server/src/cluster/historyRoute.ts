@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HISTORY_CONTENT_TYPE, HistoryQuerySchema } from '../../../protocol/affect-history.ts';
-import { RoomIdSchema } from '../../../protocol/signaling.ts';
+import { RoomIdSchema } from '../../../protocol/roomId.ts';
 import type { SubscriberClaims } from '../../../protocol/tokens.ts';
 import { verifySubscriberToken, type TokenKey } from '../auth/tokens.ts';
 import { createLogger } from '../log.ts';

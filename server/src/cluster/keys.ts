@@ -1,6 +1,6 @@
 /**
  * Every Redis key this service writes, in one place, under one prefix (the Redis may serve other things).
- * Room ids are validated by the signaling schema (RoomIdSchema): they cannot contain a key separator trick
+ * Room ids are validated by RoomIdSchema (protocol/roomId.ts): they cannot contain a key separator trick
  * that reaches another room's keys.
  */
 const PREFIX = 'affect-call';
