@@ -128,6 +128,6 @@ describe('AffectStreamEventSchema', () => {
   it('imports nothing but zod and other protocol files, so the browser can bundle it', () => {
     const source = readFileSync(new URL('../../protocol/affect-event.ts', import.meta.url), 'utf8');
     const imports = [...source.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
-    expect(imports).toEqual(['zod', './signaling.ts']);
+    expect(imports).toEqual(['zod', './roomId.ts']);
   });
 });
