@@ -18,7 +18,7 @@ import type { Metrics } from '../metrics.ts';
 import { serveRequests } from '../signaling/serveRequests.ts';
 import type { AffectHistory } from '../cluster/affectHistory.ts';
 import { backlogOf, watchBacklog } from './backlog.ts';
-import { callChannel, peerChannel, roomChannel } from './channels.ts';
+import { callChannel, peerChannel, roomChannel } from '../signaling/channels.ts';
 
 const log = createLogger('events');
 

@@ -13,7 +13,7 @@ import { accessOfSocket, admit, requireGrant, type CallAccess } from '../auth/ca
 import { guardRecovery } from '../auth/recovery.ts';
 import type { Placement } from '../cluster/placement.ts';
 import { RequestError, invalidRequest, limitExceeded, moved } from '../errors.ts';
-import { callChannel } from '../events/channels.ts';
+import { callChannel } from './channels.ts';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Peer } from '../sfu/Peer.ts';
