@@ -60,6 +60,8 @@ const EnvSchema = z.object({
   TAP_ENABLED: z.stringbool().default(true),
   TAP_WIDTH: int(16, 3840).default(640),
   TAP_HEIGHT: int(16, 2160).default(480),
+  /** Of a simulcast sender, the smallest layer at least 1/this of its full resolution is analysed; 1: the full layer. */
+  TAP_LAYER_MAX_DOWNSCALE: z.coerce.number().min(1).max(16).default(2),
   TAP_FPS: int(1, 60).default(15),
   TAP_KEYFRAME_INTERVAL_MS: int(200, 60000).default(2000),
   TAP_RESTART_DELAY_MS: int(0, 60000).default(250),
@@ -323,6 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       enabled: e.TAP_ENABLED,
       width: e.TAP_WIDTH,
       height: e.TAP_HEIGHT,
+      layerMaxDownscale: e.TAP_LAYER_MAX_DOWNSCALE,
       fps: e.TAP_FPS,
       keyFrameIntervalMs: e.TAP_KEYFRAME_INTERVAL_MS,
       restartDelayMs: e.TAP_RESTART_DELAY_MS,

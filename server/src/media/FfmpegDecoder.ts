@@ -6,7 +6,7 @@ export interface DecoderOptions {
   ffmpegPath: string;
   /** SDP describing the RTP input (see tapSdp). */
   sdp: string;
-  /** Frames are scaled to fit inside this box, keeping their aspect ratio. */
+  /** Frames larger than this box are scaled down to fit inside it, keeping their aspect ratio; smaller ones stay as they are. */
   maxWidth: number;
   maxHeight: number;
   /** At most this many frames per second come out; the rest are dropped before scaling. */
@@ -72,7 +72,7 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       '-i', 'pipe:0',
       '-an',
       '-vf',
-      `${frameRateFilter(options.maxFps)},scale=w=${w}:h=${h}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,` +
+      `${frameRateFilter(options.maxFps)},scale=w='min(iw,${w})':h='min(ih,${h})':force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,` +
         'format=rgb24,showinfo=checksum=0',
       '-fps_mode', 'passthrough',
       // The rawvideo encoder is frame-threaded: with more than one thread it holds each frame until the

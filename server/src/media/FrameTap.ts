@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import { Subject, type Observable } from 'rxjs';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { analysisLayer } from './analysisLayer.ts';
 import { FfmpegDecoder, type DecodedFrame } from './FfmpegDecoder.ts';
 import type { Frame } from './Frame.ts';
 import { freeUdpPort } from './ports.ts';
@@ -11,9 +12,14 @@ import { tapSdp, type TapCodec } from './sdp.ts';
 const log = createLogger('media/tap');
 
 export interface FrameTapOptions {
-  /** Frames are scaled to fit inside width x height, aspect kept. */
+  /** Frames are scaled down to fit inside width x height, aspect kept (never enlarged). */
   width: number;
   height: number;
+  /**
+   * Of a simulcast producer, the tap decodes the smallest layer at least 1/this of the camera's resolution
+   * (analysisLayer); 1: always the full one.
+   */
+  layerMaxDownscale: number;
   fps: number;
   /** While no frame arrives for this long, a keyframe is requested again. */
   keyFrameIntervalMs: number;
@@ -114,6 +120,7 @@ export class FrameTap {
     let relay: RtpRelay | undefined;
     try {
       const caps = router.rtpCapabilities;
+      const spatialLayer = analysisLayer(producer.rtpParameters.encodings, options.layerMaxDownscale);
       const consumer = await transport.consume({
         producerId: producer.id,
         rtpCapabilities: {
@@ -121,6 +128,7 @@ export class FrameTap {
           headerExtensions: caps.headerExtensions?.filter((ext) => !DROPPED_HEADER_EXTENSIONS.has(ext.uri)),
         },
         paused: true,
+        ...(spatialLayer === undefined ? {} : { preferredLayers: { spatialLayer } }),
       });
       const codec = consumer.rtpParameters.codecs[0];
       const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
