@@ -1,10 +1,13 @@
 /**
  * The analysis pipeline under load: N concurrent 640x480 face-video streams replayed as RTP (no encoding
  * cost), with the shipped model: RTP arrival -> affect event latency, drops, batch sizes, CPU by component.
- *   npm run bench:pipeline [-- --streams 1,4,8] [--capacity] [--modes off,roi] [--fps 10] [--seconds 10] [--json file]
- * Each stream count runs once per VISION_TRACKING mode, one after the other (side by side in time, so a loaded
- * machine loads both alike). --capacity raises the stream count until analysis drops more than 5% of frames or
- * p95 latency passes 250 ms, per mode, and reports the largest count that held.
+ *   npm run bench:pipeline [-- --streams 1,4,8] [--capacity] [--modes off,roi] [--layers simulcast,single]
+ *     [--fps 10] [--seconds 10] [--json file]
+ * --layers: what each sender sends. simulcast (the call page): a 320x240 layer at 12.5 fps and the 640x480 one
+ * at 25 fps, of which the tap decodes the small one; single: the 640x480 layer alone, decoded whole.
+ * Each stream count runs once per VISION_TRACKING mode and layer set, one after the other (side by side in time,
+ * so a loaded machine loads all alike). --capacity raises the stream count until analysis drops more than 5% of
+ * frames or p95 latency passes 250 ms, per setup, and reports the largest count that held.
  * CPU per stream is split by stage: detection (its own time in the vision workers: whole-frame searches, region
  * searches, regions then whole frame), the model (alignment + its own run), the rest of Node, mediasoup, decoders.
  * The replay runs on this host, so a frame's arrival at the server is its send time; events are timed
@@ -18,7 +21,14 @@ import { startTestServer } from '../test/helpers/server.ts';
 import { analysisWindow, STAGES, WORK, type AnalysisWindow } from './lib/analysisMetrics.ts';
 import { cpuMeter } from './lib/cpu.ts';
 import { describeMachine, fromRepo, writeResults } from './lib/report.ts';
-import { faceVideoVp8, replayIntoRoom, type ReplayedStream } from './lib/rtpReplay.ts';
+import {
+  faceVideoVp8,
+  faceVideoVp8HalfLayer,
+  replayIntoRoom,
+  replaySimulcastIntoRoom,
+  startUdpMerger,
+  type ReplayedStream,
+} from './lib/rtpReplay.ts';
 import { fmt, median, quantile } from './lib/stats.ts';
 
 const { values } = parseArgs({
@@ -28,6 +38,7 @@ const { values } = parseArgs({
     fps: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '10' },
     modes: { type: 'string', default: 'off,roi' },
+    layers: { type: 'string', default: 'simulcast' },
     warmup: { type: 'string', default: '4' },
     json: { type: 'string' },
   },
@@ -35,12 +46,18 @@ const { values } = parseArgs({
 const CAPACITY = { maxDroppedPercent: 5, maxP95Ms: 250 };
 const CAPACITY_STEPS = [1, 2, 4, 8, 12, 14, 16, 18, 20, 22, 24, 28, 32, 36, 40, 48];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const file = await faceVideoVp8();
+const layerFiles = { single: [await faceVideoVp8()], simulcast: [await faceVideoVp8HalfLayer(), await faceVideoVp8()] };
+const merger = startUdpMerger();
 
-type Mode = 'off' | 'roi';
+/** A tracking mode and what the senders send, e.g. `roi` or `roi/single`. */
+interface Setup {
+  tracking: 'off' | 'roi';
+  layers: keyof typeof layerFiles;
+  label: string;
+}
 
 interface Run {
-  mode: Mode;
+  mode: string;
   streams: number;
   eventsPerStreamPerSecond: number;
   latencyMs: { p50: number; p95: number; p99: number };
@@ -61,11 +78,17 @@ interface Run {
   };
 }
 
-async function measure(streamCount: number, mode: Mode): Promise<Run> {
-  const app = await startTestServer({ TAP_FPS: values.fps, MAX_PEERS_PER_ROOM: '64', LOG_LEVEL: 'error', VISION_TRACKING: mode });
+async function measure(streamCount: number, setup: Setup): Promise<Run> {
+  const app = await startTestServer({ TAP_FPS: values.fps, MAX_PEERS_PER_ROOM: '64', LOG_LEVEL: 'error', VISION_TRACKING: setup.tracking });
   const streams: ReplayedStream[] = [];
   try {
-    for (let i = 0; i < streamCount; i++) streams.push(await replayIntoRoom(app, 'bench', file, 1000 + i));
+    const files = layerFiles[setup.layers];
+    for (let i = 0; i < streamCount; i++) {
+      const ssrc = 1000 + 2 * i;
+      streams.push(
+        await (files.length > 1 ? replaySimulcastIntoRoom(app, 'bench', files, ssrc, merger) : replayIntoRoom(app, 'bench', files[0]!, ssrc)),
+      );
+    }
     const subscriber = await AffectSubscriber.connect({ url: app.url, token: await app.subscriberToken({ room: 'bench' }), subscriptions: [{ roomId: 'bench' }], validate: false });
     await sleep(Number(values.warmup) * 1000);
 
@@ -74,7 +97,7 @@ async function measure(streamCount: number, mode: Mode): Promise<Run> {
       node: () => [process.pid],
       mediasoup: () => app.pool.workers.map((w) => w.pid),
       decoders: () => streams.map((s) => app.taps!.get(s.producerId)?.decoderPid ?? 0),
-      senders: () => streams.map((s) => s.sender.pid ?? 0),
+      senders: () => [merger.process.pid ?? 0, ...streams.flatMap((s) => s.senders.map((p) => p.pid ?? 0))],
     });
     const started = Date.now();
     const latencies: number[] = [];
@@ -94,7 +117,7 @@ async function measure(streamCount: number, mode: Mode): Promise<Run> {
     const share = (work: keyof AnalysisWindow['workSeconds']) => (100 * analysis.workSeconds[work]) / seconds;
     const vision = WORK.reduce((sum, work) => sum + share(work), 0);
     return {
-      mode,
+      mode: setup.label,
       streams: streamCount,
       eventsPerStreamPerSecond: latencies.length / seconds / streamCount,
       latencyMs: { p50: median(latencies), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99) },
@@ -122,19 +145,24 @@ const holds = (run: Run) =>
   run.eventsPerStreamPerSecond > 0 && run.analysis.droppedPercent <= CAPACITY.maxDroppedPercent && run.latencyMs.p95 <= CAPACITY.maxP95Ms;
 
 console.log(describeMachine());
-console.log(`model ${fromRepo(loadConfig().vision.affectModelPath)}, analysis at ${values.fps} fps (TAP_FPS), ${values.seconds} s per run`);
+console.log(`model ${fromRepo(loadConfig().vision.affectModelPath)}, analysis at ${values.fps} fps (TAP_FPS), ${values.seconds} s per run, senders: ${values.layers}`);
 console.log(
   'mode | streams | events/s/stream | arrival->event p50 p95 p99 ms | dropped | mean batch | ' +
     'CPU % of a core, per stream: detect (full + regions + regions-then-full) model node-other mediasoup decode = server | senders',
 );
-const modes = values.modes.split(',') as Mode[];
+const layerSets = values.layers.split(',') as Setup['layers'][];
+const setups: Setup[] = (values.modes.split(',') as Setup['tracking'][]).flatMap((tracking) =>
+  layerSets.map((layers) => ({ tracking, layers, label: layerSets.length > 1 ? `${tracking}/${layers}` : tracking })),
+);
+const modes = setups.map((s) => s.label);
 const runs: Run[] = [];
 const counts = values.capacity ? CAPACITY_STEPS : values.streams.split(',').map(Number);
-const failed = new Set<Mode>();
+const failed = new Set<string>();
 for (const count of counts) {
-  for (const mode of modes) {
+  for (const setup of setups) {
+    const mode = setup.label;
     if (failed.has(mode)) continue;
-    const run = await measure(count, mode);
+    const run = await measure(count, setup);
     runs.push(run);
     const per = (x: number) => fmt(x / count, 1);
     const { cpu } = run;
@@ -162,7 +190,7 @@ for (const run of runs) console.log(`${run.mode.padStart(4)} | ${String(run.stre
 console.log('\neach stream\'s own arrival->event p95 (ms), ascending');
 for (const run of runs) console.log(`${run.mode.padStart(4)} | ${String(run.streams).padStart(7)} | ${run.streamP95Ms.map((p) => fmt(p)).join(' ')}`);
 
-const capacity: Partial<Record<Mode, number>> = {};
+const capacity: Record<string, number> = {};
 if (values.capacity) {
   for (const mode of modes) capacity[mode] = runs.filter((r) => r.mode === mode && holds(r)).at(-1)?.streams ?? 0;
   console.log(
@@ -171,4 +199,5 @@ if (values.capacity) {
       (capacity.off && capacity.roi ? ` (roi / off ${fmt(capacity.roi / capacity.off, 2)}x)` : ''),
   );
 }
+merger.close();
 writeResults(values.json, 'pipeline', { fps: Number(values.fps), seconds: Number(values.seconds), capacityRule: CAPACITY, capacity, runs });

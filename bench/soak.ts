@@ -77,7 +77,7 @@ for (const room of rooms) {
 
 /** The ffmpeg processes of this process that decode (the others send the replayed cameras). */
 const decoders = () => {
-  const senders = new Set([...cameras.values()].map((c) => c.sender.pid));
+  const senders = new Set([...cameras.values()].flatMap((c) => c.senders.map((s) => s.pid)));
   return childProcesses(process.pid, 'ffmpeg').filter((pid) => !senders.has(pid)).length;
 };
 const sum = (stats: ProcessStats[]): ProcessStats => ({

@@ -1,6 +1,7 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { App } from '../../server/src/app.ts';
 import { CACHE_DIR, faceVideoY4m } from '../../test/helpers/faceVideo.ts';
@@ -28,15 +29,42 @@ export async function faceVideoVp8(): Promise<string> {
   return out;
 }
 
+/**
+ * The face video's half-size simulcast layer, as the call page sends it (320x240, at most 15 fps: every other
+ * frame of the 25 fps source, 12.5 fps, a keyframe every second, ~250 kb/s), with the same frame-time jitter.
+ */
+export async function faceVideoVp8HalfLayer(): Promise<string> {
+  const out = path.join(CACHE_DIR, 'cap12-320x240-12fps-vp8-jitter.webm');
+  if (existsSync(out)) return out;
+  await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-i', await faceVideoY4m(),
+    '-vf', "select='not(mod(n,2))',scale=320:240,settb=1/1000,setpts=N*80+floor(random(0)*8)",
+    '-fps_mode', 'passthrough',
+    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '250k', '-g', '12',
+    `${out}.tmp.webm`,
+  ]);
+  await run('mv', [`${out}.tmp.webm`, out]);
+  return out;
+}
+
 export interface ReplayedStream {
   producerId: string;
-  /** The ffmpeg process sending RTP, to measure what load generation costs. */
-  sender: ChildProcess;
+  /** The processes sending RTP, to measure what load generation costs. */
+  senders: ChildProcess[];
   stop(): void;
 }
 
-/** A VP8 video producer of a new peer in `roomId`, fed over a PlainTransport by whatever sends RTP to `port`. */
-export async function plainVideoProducer(app: App, roomId: string, ssrc: number, payloadType = PAYLOAD_TYPE) {
+/**
+ * A VP8 video producer of a new peer in `roomId`, fed over a PlainTransport by whatever sends RTP to `port`:
+ * one stream `ssrc`, or simulcast layers (lowest first) with the SSRCs and scales given.
+ */
+export async function plainVideoProducer(
+  app: App,
+  roomId: string,
+  ssrc: number | { ssrc: number; scaleResolutionDownBy: number }[],
+  payloadType = PAYLOAD_TYPE,
+) {
   const { room, peer } = await app.rooms.join(roomId, { displayName: `replay-${ssrc}`, analysed: true });
   const transport = await room.router.createPlainTransport({
     listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
@@ -47,7 +75,7 @@ export async function plainVideoProducer(app: App, roomId: string, ssrc: number,
     kind: 'video',
     rtpParameters: {
       codecs: [{ mimeType: 'video/VP8', payloadType, clockRate: 90000 }],
-      encodings: [{ ssrc }],
+      encodings: typeof ssrc === 'number' ? [{ ssrc }] : ssrc,
     },
   });
   peer.adoptProducer(producer);
@@ -67,23 +95,78 @@ export async function plainVideoProducer(app: App, roomId: string, ssrc: number,
  */
 export async function replayIntoRoom(app: App, roomId: string, file: string, ssrc: number): Promise<ReplayedStream> {
   const producer = await plainVideoProducer(app, roomId, ssrc);
-  const sender = spawn(
+  const sender = sendRtp(file, ssrc, producer.port);
+  return {
+    producerId: producer.producerId,
+    senders: [sender],
+    stop() {
+      sender.kill('SIGKILL');
+      producer.close();
+    },
+  };
+}
+
+/**
+ * The same as a simulcast sender: `layers` (files, lowest resolution first, each half the size of the next)
+ * replayed at once as one RTP source with an SSRC each (`ssrc`, `ssrc` + 1, ...), merged by `merger`.
+ */
+export async function replaySimulcastIntoRoom(
+  app: App,
+  roomId: string,
+  layers: readonly string[],
+  ssrc: number,
+  merger: UdpMerger,
+): Promise<ReplayedStream> {
+  const encodings = layers.map((_, i) => ({ ssrc: ssrc + i, scaleResolutionDownBy: 2 ** (layers.length - 1 - i) }));
+  const producer = await plainVideoProducer(app, roomId, encodings);
+  const ports = await merger.merge(producer.port, layers.length);
+  const senders = layers.map((file, i) => sendRtp(file, ssrc + i, ports[i]!));
+  return {
+    producerId: producer.producerId,
+    senders,
+    stop() {
+      for (const sender of senders) sender.kill('SIGKILL');
+      producer.close();
+    },
+  };
+}
+
+/** The udpMerge.ts process: `merge(port, n)` gives n local ports whose packets reach `port` from one address. */
+export interface UdpMerger {
+  process: ChildProcess;
+  merge(destination: number, inputs: number): Promise<number[]>;
+  close(): void;
+}
+
+export function startUdpMerger(): UdpMerger {
+  const child = fork(fileURLToPath(new URL('./udpMerge.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
+  const waiting = new Map<number, (ports: number[]) => void>();
+  child.on('message', ({ id, ports }: { id: number; ports: number[] }) => waiting.get(id)?.(ports));
+  let next = 0;
+  return {
+    process: child,
+    merge(destination, inputs) {
+      const id = next++;
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        child.send({ id, destination, inputs });
+      });
+    },
+    close: () => child.kill('SIGKILL'),
+  };
+}
+
+/** ffmpeg replaying `file` as RTP without re-encoding, looped, in real time. */
+function sendRtp(file: string, ssrc: number, port: number): ChildProcess {
+  return spawn(
     'ffmpeg',
     [
       '-hide_banner', '-loglevel', 'error',
       '-re', '-stream_loop', '-1', '-i', file,
       '-an', '-c:v', 'copy',
       '-f', 'rtp', '-payload_type', String(PAYLOAD_TYPE), '-ssrc', String(ssrc),
-      `rtp://127.0.0.1:${producer.port}`,
+      `rtp://127.0.0.1:${port}`,
     ],
     { stdio: 'ignore' },
   );
-  return {
-    producerId: producer.producerId,
-    sender,
-    stop() {
-      sender.kill('SIGKILL');
-      producer.close();
-    },
-  };
 }
