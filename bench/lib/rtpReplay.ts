@@ -10,38 +10,32 @@ const run = promisify(execFile);
 const PAYLOAD_TYPE = 101;
 
 /**
- * The face video encoded once as VP8 (640x480, 25 fps, a keyframe every second so a restarted decoder
- * waits at most that long; replay cannot answer keyframe requests). Frame times jitter by 0-7 ms as a
+ * The face video (`seconds` of it) encoded once as VP8 (640x480, 25 fps, a keyframe every second so a restarted
+ * decoder waits at most that long; replay cannot answer keyframe requests). Frame times jitter by 0-7 ms as a
  * real camera's do: the frame tap identifies frames by their RTP timestamp intervals.
  */
-export async function faceVideoVp8(): Promise<string> {
-  const out = path.join(CACHE_DIR, 'cap12-640x480-vp8-jitter.webm');
-  if (existsSync(out)) return out;
-  await run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-i', await faceVideoY4m(),
-    '-vf', 'settb=1/1000,setpts=N*40+floor(random(0)*8)',
-    '-fps_mode', 'passthrough',
-    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '800k', '-g', '25',
-    `${out}.tmp.webm`,
-  ]);
-  await run('mv', [`${out}.tmp.webm`, out]);
-  return out;
+export function faceVideoVp8(seconds = 10): Promise<string> {
+  return encodedFaceVideo('cap12-640x480-vp8-jitter', seconds, 'settb=1/1000,setpts=N*40+floor(random(0)*8)', '800k', 25);
 }
 
 /**
- * The face video's half-size simulcast layer, as the call page sends it (320x240, at most 15 fps: every other
- * frame of the 25 fps source, 12.5 fps, a keyframe every second, ~250 kb/s), with the same frame-time jitter.
+ * Its half-size simulcast layer, as the call page sends it (320x240, at most 15 fps: every other frame of the
+ * 25 fps source, 12.5 fps, a keyframe every second, ~250 kb/s), with the same frame-time jitter.
  */
-export async function faceVideoVp8HalfLayer(): Promise<string> {
-  const out = path.join(CACHE_DIR, 'cap12-320x240-12fps-vp8-jitter.webm');
+export function faceVideoVp8HalfLayer(seconds = 10): Promise<string> {
+  const filter = "select='not(mod(n,2))',scale=320:240,settb=1/1000,setpts=N*80+floor(random(0)*8)";
+  return encodedFaceVideo('cap12-320x240-12fps-vp8-jitter', seconds, filter, '250k', 12);
+}
+
+async function encodedFaceVideo(name: string, seconds: number, filter: string, bitrate: string, keyframeInterval: number): Promise<string> {
+  const out = path.join(CACHE_DIR, `${name}-${seconds}s.webm`);
   if (existsSync(out)) return out;
   await run('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
-    '-i', await faceVideoY4m(),
-    '-vf', "select='not(mod(n,2))',scale=320:240,settb=1/1000,setpts=N*80+floor(random(0)*8)",
+    '-i', await faceVideoY4m(seconds),
+    '-vf', filter,
     '-fps_mode', 'passthrough',
-    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '250k', '-g', '12',
+    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', bitrate, '-g', String(keyframeInterval),
     `${out}.tmp.webm`,
   ]);
   await run('mv', [`${out}.tmp.webm`, out]);
@@ -95,7 +89,7 @@ export async function plainVideoProducer(
  */
 export async function replayIntoRoom(app: App, roomId: string, file: string, ssrc: number): Promise<ReplayedStream> {
   const producer = await plainVideoProducer(app, roomId, ssrc);
-  const sender = sendRtp(file, ssrc, producer.port);
+  const sender = sendRtp([file], ssrc, [producer.port]);
   return {
     producerId: producer.producerId,
     senders: [sender],
@@ -119,8 +113,7 @@ export async function replaySimulcastIntoRoom(
 ): Promise<ReplayedStream> {
   const encodings = layers.map((_, i) => ({ ssrc: ssrc + i, scaleResolutionDownBy: 2 ** (layers.length - 1 - i) }));
   const producer = await plainVideoProducer(app, roomId, encodings);
-  const ports = await merger.merge(producer.port, layers.length);
-  const senders = layers.map((file, i) => sendRtp(file, ssrc + i, ports[i]!));
+  const senders = [sendRtp(layers, ssrc, await merger.merge(producer.port, layers.length))];
   return {
     producerId: producer.producerId,
     senders,
@@ -156,17 +149,16 @@ export function startUdpMerger(): UdpMerger {
   };
 }
 
-/** ffmpeg replaying `file` as RTP without re-encoding, looped, in real time. */
-function sendRtp(file: string, ssrc: number, port: number): ChildProcess {
-  return spawn(
-    'ffmpeg',
-    [
-      '-hide_banner', '-loglevel', 'error',
-      '-re', '-stream_loop', '-1', '-i', file,
-      '-an', '-c:v', 'copy',
-      '-f', 'rtp', '-payload_type', String(PAYLOAD_TYPE), '-ssrc', String(ssrc),
-      `rtp://127.0.0.1:${port}`,
-    ],
-    { stdio: 'ignore' },
-  );
+/**
+ * One ffmpeg replaying `files` as RTP without re-encoding, looped, in real time, each file to its port with its
+ * SSRC (`ssrc`, `ssrc` + 1, ...): one process, so simulcast layers stay in step.
+ */
+function sendRtp(files: readonly string[], ssrc: number, ports: readonly number[]): ChildProcess {
+  const inputs = files.flatMap((file) => ['-re', '-stream_loop', '-1', '-i', file]);
+  const outputs = files.flatMap((_, i) => [
+    '-map', `${i}:v`, '-c:v', 'copy',
+    '-f', 'rtp', '-payload_type', String(PAYLOAD_TYPE), '-ssrc', String(ssrc + i),
+    `rtp://127.0.0.1:${ports[i]}`,
+  ]);
+  return spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...inputs, ...outputs], { stdio: 'ignore' });
 }

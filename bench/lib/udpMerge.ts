@@ -1,11 +1,11 @@
 /**
- * A child process that makes several RTP senders one source: for each request (over IPC: the destination port
- * and how many inputs), it binds that many local UDP ports and forwards every datagram arriving on them to the
- * destination from a single socket, as a browser's simulcast layers arrive, for a PlainTransport that accepts
- * packets from one address only. One process serves every stream of a benchmark, so its CPU stays with the
- * load generator's and apart from the server's.
+ * A child process that makes several RTP senders one source, as a browser's simulcast layers are: for each request
+ * (over IPC: the destination port and how many inputs) it binds that many local UDP ports and forwards what
+ * arrives on them to the destination from a single socket (a PlainTransport accepts packets from one address).
+ * One process serves every stream of a benchmark, so its CPU stays with the load generator's, apart from the
+ * server's.
  */
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 
 interface MergeRequest {
   id: number;
@@ -13,7 +13,7 @@ interface MergeRequest {
   inputs: number;
 }
 
-const bound = (socket: ReturnType<typeof createSocket>) => new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+const bound = (socket: Socket) => new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
 
 process.on('message', async ({ id, destination, inputs }: MergeRequest) => {
   const out = createSocket('udp4');

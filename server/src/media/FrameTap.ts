@@ -151,6 +151,15 @@ export class FrameTap {
     }
   }
 
+  /**
+   * The simulcast layer (spatial, lowest first) this tap asks the SFU for; undefined when the producer sends one.
+   * The SFU starts the tap on whichever layer gives a keyframe first and moves to this one once it can line the
+   * layers' timestamps up (the sender's reports of both, a few seconds with a browser).
+   */
+  get analysedLayer(): number | undefined {
+    return this.consumer.preferredLayers?.spatialLayer;
+  }
+
   /** The decoder's process id, e.g. for operators and tests that need to see it. */
   get decoderPid(): number | undefined {
     return this.#decoder?.pid;
