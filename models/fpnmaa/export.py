@@ -147,7 +147,9 @@ def main():
                   f"({a['epochs']} epochs, distill={a['distill']}{', weights averaged: EMA ' + str(a['ema']) if a.get('ema') else ''}); data: ~11.6k crowd-labelled in-the-wild expression crops "
                   "(public Apache-2.0 facial-expressions set) + unlabelled face photos"
                   + (" + FER+ (FER2013 faces, research use; FER+ annotator votes, MIT)" if ferplus else "")
-                  + f", crops cut by the server's BlazeFace + eyes-mouth-v1 aligner; {lab['teacher_desc']}. See models/MODEL_CARD.md.")
+                  + f", crops cut by the server's BlazeFace + eyes-mouth-v1 aligner; {lab['teacher_desc']}"
+                  + ("; AU head refit on the frozen features against the AU teacher's decisions (refit_au.py)" if a.get("au_refit") else "")
+                  + ". See models/MODEL_CARD.md.")
     props = {
         "affect.contract_version": "1", "affect.name": name, "affect.version": args.version,
         "affect.provenance": provenance, "affect.input_size": str(size),

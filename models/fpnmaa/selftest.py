@@ -2,7 +2,7 @@
 metrics vs the hand-computed cases, AU-teacher pose/scale invariance, the blendshape teacher against its committed
 fixture reference, the blendshape -> AU table one rule at a time, the AU threshold rule, FER+ vote targets and the
 vote loss against hand-computed values, a tiny training run lowers the loss, a deeper model grown from an exported
-one starts as exactly that model, and, when
+one starts as exactly that model, the AU head refit (weights, weighted logistic fit), and, when
 the teacher packages and crops are in models/cache, the MobileFaceNet weight transplant against tfjs
 (reference written by `npx tsx models/scripts/mobilefacenet-reference.ts`)."""
 import json
@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from . import au_blendshapes as AB
 from . import blendshapes as B
 from . import metrics as M
+from . import refit_au as R
 from . import teachers as T
 from .prepare import vote_targets
 from .train import init_from_onnx, target_cross_entropy
@@ -175,6 +176,28 @@ def check_tiny_training():
     print(f"tiny training: loss {losses[0]:.3f} -> {losses[-1]:.3f}: ok")
 
 
+def check_au_refit():
+    """refit_au: the class-balance weights against hand-computed values; the weighted fit separates what it is given,
+    and a rare class weighted up moves the boundary towards the common one."""
+    human = np.array([0, 0, 0, 1, -1])
+    # n = 4 labelled, 7 classes: class 0 (n_c = 3) -> (4 / 21)^0.5, class 1 (n_c = 1) -> (4 / 7)^0.5, none -> 1
+    assert np.allclose(R.class_balance_weights(human), [(4 / 21) ** 0.5] * 3 + [(4 / 7) ** 0.5, 1.0])
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 3, generator=g)
+    y = ((x[:, :1] + 0.5 * x[:, 1:2]) > 0).float()
+    w, b = R.fit_head(x, y, torch.ones(400), torch.zeros(1, 3), torch.zeros(1))
+    acc = float((((x @ w.T + b) > 0).float() == y).float().mean())
+    assert acc > 0.97, acc
+    # overlapping classes: weighting the positives up lowers the decision threshold (more faces called active)
+    noisy = ((x[:, :1] + torch.randn(400, 1, generator=g)) > 1).float()
+    even = R.fit_head(x, noisy, torch.ones(400), torch.zeros(1, 3), torch.zeros(1))
+    up = R.fit_head(x, noisy, 1 + 3 * noisy[:, 0], torch.zeros(1, 3), torch.zeros(1))
+    active = lambda wb: int(((x @ wb[0].T + wb[1]) > 0).sum())  # noqa: E731
+    assert active(up) > active(even), (active(up), active(even))
+    print(f"AU head refit: balance weights, separable fit {acc:.3f}, weighted rare class fires more "
+          f"({active(even)} -> {active(up)} of 400): ok")
+
+
 def check_grown_init():
     """realtime-deep started from an exported realtime model (train.py --init-onnx) computes what that model does."""
     from .export import write_contract_onnx
@@ -248,4 +271,5 @@ if __name__ == "__main__":
     check_votes()
     check_tiny_training()
     check_grown_init()
+    check_au_refit()
     check_mobilefacenet_transplant()

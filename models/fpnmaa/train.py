@@ -11,7 +11,8 @@ selection on the validation split).
 Targets per face:
   expression: ground truth where labelled (class-weighted CE, weights n_c^-1/2); FER+ faces: cross-entropy against
     the annotators' vote distribution (the FER+ paper's best scheme), with the same class weights; teacher = labels.npz's expression
-    teacher (prepare.py --expr-teacher: the mean of the two tfjs expression teachers, or one of them). soft: + T^2 KL(teacher_T || student_T) on every face (T = --temperature);
+    teacher (prepare.py --expr-teacher: the mean of the two tfjs expression teachers, or one of them). soft: + T^2 KL(teacher_T || student_T) on every face (T = --temperature;
+    weight --kd_weight, or --kd_weight_voted on faces whose target is a FER+ vote distribution);
     hard (the paper): faces without a human target get CE on the teacher's argmax, the others their human target only.
   AU: soft: BCE against the AU teacher's intensity u = sigmoid(2(z - tau)); hard: BCE against active = z >= tau.
   VA: MSE against the VA teacher, per dimension divided by the training targets' variance.
@@ -224,6 +225,9 @@ def main():
     ap.add_argument("--distill", default="soft", choices=["soft", "hard"])
     ap.add_argument("--temperature", type=float, default=2.0)
     ap.add_argument("--kd_weight", type=float, default=0.5)
+    ap.add_argument("--kd_weight_voted", type=float, default=None,
+                    help="distillation weight on faces with FER+ votes (default: --kd_weight); ten annotators' votes "
+                         "are a stronger target there than a teacher that scores below the student on them")
     ap.add_argument("--va_weight", type=float, default=1.0)
     ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--batch", type=int, default=64)
@@ -258,6 +262,8 @@ def main():
     # one expression target per face: the label one-hot where labelled, else the FER+ vote distribution, else none
     target = torch.where((labels >= 0)[:, None], F.one_hot(labels.clamp_min(0), 7).float(), votes)
     has_target = target.sum(1) > 0
+    voted = (labels < 0) & has_target
+    kd_w = torch.where(voted, args.kd_weight if args.kd_weight_voted is None else args.kd_weight_voted, args.kd_weight)
     counts, class_w = class_weights(lab["labels"][train_idx], votes[train_idx].numpy())
     print("train faces", len(train_idx), "class counts", counts.astype(int).tolist(), "class weights",
           [round(float(v), 3) for v in class_w], flush=True)
@@ -319,8 +325,8 @@ def main():
             if args.distill == "soft":
                 logt = torch.log(tb) / T
                 pt = torch.softmax(logt, 1)
-                kd = F.kl_div(F.log_softmax(ex / T, 1), pt, reduction="batchmean") * T * T
-                l_ex = l_ex + args.kd_weight * kd
+                kd = F.kl_div(F.log_softmax(ex / T, 1), pt, reduction="none").sum(1) * T * T
+                l_ex = l_ex + (kd_w[bi] * kd).mean()
             elif (~ht).any():
                 l_ex = l_ex + F.cross_entropy(ex[~ht], tb[~ht].argmax(1))
             l_au = F.binary_cross_entropy_with_logits(au, au_t[bi])
