@@ -134,7 +134,10 @@ export interface UdpMerger {
 export function startUdpMerger(): UdpMerger {
   const child = fork(fileURLToPath(new URL('./udpMerge.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
   const waiting = new Map<number, (ports: number[]) => void>();
-  child.on('message', ({ id, ports }: { id: number; ports: number[] }) => waiting.get(id)?.(ports));
+  child.on('message', ({ id, ports }: { id: number; ports: number[] }) => {
+    waiting.get(id)?.(ports);
+    waiting.delete(id);
+  });
   let next = 0;
   return {
     process: child,
