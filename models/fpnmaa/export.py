@@ -20,10 +20,10 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from .model import FPNMAA, INPUT_SIZE
+from .model import INPUT_SIZE
 from .au_blendshapes import fit_thresholds
 from .teachers import AU_LABELS
-from .train import MEAN, STD, augment_view, load_data, predict
+from .train import MEAN, STD, augment_view, held_out_rows, human_class, load_data, load_student, predict
 
 PAPER = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 CROP = {"method": "eyes-mouth-v1", "scale": 3.0, "shift": 0.5}
@@ -101,10 +101,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    ck = torch.load(args.ckpt, weights_only=False)
-    arch = ck["arch"] if "arch" in ck else ck["args"]["arch"]
-    model = FPNMAA(arch)
-    model.load_state_dict(ck["model"])
+    ck, model, arch = load_student(args.ckpt)
     model.eval()
     size = INPUT_SIZE[arch]
 
@@ -116,14 +113,13 @@ def main():
     # teacher does. Measured on 3.1.0 against the earlier rule (F1-optimal against the teacher, raised to that cap):
     # FACS-prototype agreement 0.26 -> 0.31 in the wild and 0.44 -> 0.47 on FER+ valid, F1 against the teacher 0.603
     # -> 0.607, the highest neutral active rate 0.12 -> 0.14 (MODEL_CARD.md).
-    held_out = lab["is_val"] | lab["fer_val"] if "fer_val" in lab else lab["is_val"]
-    fit = np.random.default_rng(0).permutation(np.where(~held_out)[0])[: args.thr_faces]
+    fit = np.random.default_rng(0).permutation(np.where(~held_out_rows(lab))[0])[: args.thr_faces]
     if args.val_limit:
         val = val[: args.val_limit]
         fit = fit[: args.val_limit]
     va, ex, au = predict(model, x_u8, fit, size)
     p_au = 1 / (1 + np.exp(-au))
-    human = np.where(lab["labels"] >= 0, lab["labels"], lab["fer_major"]) if "fer_major" in lab else lab["labels"]
+    human = human_class(lab)
     domain = np.array([m["source"] == "ferplus" for m in meta])
     tau = fit_thresholds(p_au, human[fit], domain[fit])
     # rounded up to the hundredth, so the cap still holds on those faces

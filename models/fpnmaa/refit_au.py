@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .model import FPNMAA, INPUT_SIZE
-from .train import augment_view, load_data
+from .model import INPUT_SIZE
+from .train import augment_view, held_out_rows, human_class, load_data, load_student
 
 L2 = 1e-4
 
@@ -70,14 +70,10 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    ck = torch.load(args.ckpt, weights_only=False)
-    arch = ck["arch"] if "arch" in ck else ck["args"]["arch"]
-    model = FPNMAA(arch)
-    model.load_state_dict(ck["model"])
+    ck, model, arch = load_student(args.ckpt)
     meta, x_u8, lab = load_data(args.crops, args.labels)
-    held_out = lab["is_val"] | lab["fer_val"] if "fer_val" in lab else lab["is_val"]
-    train = np.where(~held_out)[0]
-    human = np.where(lab["labels"] >= 0, lab["labels"], lab["fer_major"]) if "fer_major" in lab else lab["labels"]
+    train = np.where(~held_out_rows(lab))[0]
+    human = human_class(lab)
     features = features_of(model, x_u8, train, INPUT_SIZE[arch])
     targets = torch.from_numpy(lab["au_act"][train]).float()
     weights = torch.from_numpy(class_balance_weights(human[train])).float()

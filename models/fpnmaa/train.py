@@ -126,6 +126,25 @@ def init_from_onnx(model, onnx_path, calib):
     return f"{props.get('affect.name', onnx_path)} {props.get('affect.version', '')}".strip()
 
 
+def held_out_rows(lab):
+    """Faces no training step sees: the in-the-wild validation split and FER+ valid."""
+    return lab["is_val"] | lab["fer_val"] if "fer_val" in lab else lab["is_val"]
+
+
+def human_class(lab):
+    """Per face, its human expression class: the in-the-wild label, else the FER+ majority vote, else -1."""
+    return np.where(lab["labels"] >= 0, lab["labels"], lab["fer_major"]) if "fer_major" in lab else lab["labels"]
+
+
+def load_student(path):
+    """A checkpoint this script wrote (last.pt's model or final.pt) -> (checkpoint dict, FPNMAA with its weights, arch)."""
+    ck = torch.load(path, weights_only=False)
+    arch = ck["arch"] if "arch" in ck else ck["args"]["arch"]
+    model = FPNMAA(arch)
+    model.load_state_dict(ck["model"])
+    return ck, model, arch
+
+
 def augment_view(xb, out, train, gen):
     """xb uint8 (B,128,128,3) -> float (B,3,out,out) normalised. Eval: the exact centre crop (the served crop:
     scale 3*128/112 at 128 px has the same pixel pitch as scale 3 at 112 px). Train: random similarity transform
@@ -246,7 +265,7 @@ def main():
 
     meta, x_u8, lab = load_data(args.crops, args.labels)
     size = INPUT_SIZE[args.arch]
-    held_out = lab["is_val"] | lab["fer_val"] if "fer_val" in lab else lab["is_val"]
+    held_out = held_out_rows(lab)
     train_idx = np.where(~held_out)[0]
     if args.limit:
         train_idx = train_idx[: args.limit]
