@@ -32,9 +32,8 @@ u ~ 0.05 whatever the AU's scale (a single width made the AUs with small thresho
 import numpy as np
 
 from .blendshapes import INDEX
-from .teachers import AU_LABELS
+from .teachers import AU_LABELS, PAPER
 
-PAPER = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 NEUTRAL_CAP = 0.10
 
 # The FACS prototypes each expression is checked against: a face meets its class's prototype when, for every group, at least one

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .prepare import FERPLUS_TO_PAPER
+from .teachers import PAPER
 
-PAPER = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 ABAW_VA_UNLABELLED = -5
 ABAW_UNLABELLED = -1
 TASK_FOLDERS = {"VA": ("VA_Set", "VA_Estimation_Challenge"), "EXPR": ("EXPR_Set", "EXPR_Classification_Challenge"),

@@ -22,10 +22,9 @@ import torch
 
 from .model import INPUT_SIZE
 from .au_blendshapes import fit_thresholds
-from .teachers import AU_LABELS
+from .teachers import AU_LABELS, PAPER
 from .train import MEAN, STD, augment_view, held_out_rows, human_class, load_data, load_student, predict
 
-PAPER = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 CROP = {"method": "eyes-mouth-v1", "scale": 3.0, "shift": 0.5}
 
 

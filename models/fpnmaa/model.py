@@ -6,6 +6,8 @@ fpn-maa-r50: the paper's MultiPyramidClassifier shape: ResNet-50 (Bottleneck 3-4
 fpn-maa-realtime: a slim ResNet-style backbone (BasicBlocks, widths 32-64-128-256 at strides 4-8-16-32) with the same
   5-level FPN pooling and heads; the FPN uses 96 channels and depthwise-separable output convs (5 x 96 = 480-d).
 fpn-maa-realtime-deep: the realtime variant with blocks 1-1-3-2 (DEEP_BLOCKS), grown from a trained realtime model.
+fpn-maa-realtime-wide: the realtime variant with 1.5x the channels at strides 16 and 32 (WIDE_WIDTHS), grown from a
+  trained realtime model by new channels (train.py --init-ckpt).
 fpn-maa-mfn: MobileFaceNet (mobilefacenet.py; taps at strides 4-8-16-16) with the realtime variant's FPN and heads;
   "mfn" has the layout of the face-recognition weights it starts from (train.py --init-backbone), "mfn-bn" is the
   same network with batch norm layers, to train from scratch (batch norm folds into the convolutions on export).
@@ -86,6 +88,11 @@ class SlimResNet(StagedBackbone):
 DEEP_BLOCKS = (1, 1, 3, 2)
 
 
+# realtime-wide: the two coarsest stages (7x7 and 4x4 maps at 112 px) hold 45% of the realtime variant's
+# multiply-adds but most of its parameters; 1.5x their channels is ~1.5x the time per face, inside the 3 ms budget.
+WIDE_WIDTHS = (32, 64, 192, 384)
+
+
 class ResNet50(StagedBackbone):
     def __init__(self):
         super().__init__()
@@ -136,6 +143,8 @@ class FPNMAA(nn.Module):
             self.backbone, ch, sep = SlimResNet(), 96, True
         elif arch == "realtime-deep":
             self.backbone, ch, sep = SlimResNet(blocks=DEEP_BLOCKS), 96, True
+        elif arch == "realtime-wide":
+            self.backbone, ch, sep = SlimResNet(widths=WIDE_WIDTHS), 96, True
         elif arch == "mfn":
             self.backbone, ch, sep = MobileFaceNetBackbone(), 96, True
         elif arch == "mfn-bn":
@@ -160,4 +169,4 @@ class FPNMAA(nn.Module):
         return va, self.expr(f), self.au(f)
 
 
-INPUT_SIZE = {"realtime": 112, "realtime-deep": 112, "mfn": 112, "mfn-bn": 112, "r50": 128}
+INPUT_SIZE = {"realtime": 112, "realtime-deep": 112, "realtime-wide": 112, "mfn": 112, "mfn-bn": 112, "r50": 128}

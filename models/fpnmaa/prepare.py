@@ -33,8 +33,8 @@ import numpy as np
 
 from . import au_blendshapes as AB
 from . import teachers as T
+from .teachers import PAPER
 
-PAPER = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 # FER+ labels.csv vote columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
 FERPLUS_TO_PAPER = [0, 4, 6, 5, 1, 2, 3]
 MIN_CLASS_VOTES = 5

@@ -11,6 +11,8 @@ weighted by its human expression class's (n / (7 n_c))^0.5 (faces without one: 1
 L2 1e-4 on the weights, L-BFGS from the trained head. Export applies the same threshold rule afterwards.
 Measured on 3.1.0's weights (MODEL_CARD.md): FACS-prototype agreement on FER+ valid 0.47 -> 0.51, in the wild
 0.31 -> 0.32, neutral false alarms at most 0.13, F1 against the teacher 0.607 -> 0.603.
+--expression-prior W: the targets mix in the AUs each face's human expression judgement carries (au_priors.py):
+an unambiguous anger face's targets are (1 - W) x the teacher's decisions + W x P(AU | anger).
 """
 import argparse
 import os
@@ -19,8 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .au_priors import mixed_targets
 from .model import INPUT_SIZE
-from .train import augment_view, held_out_rows, human_class, load_data, load_student
+from .train import augment_view, held_out_rows, human_class, human_distribution, load_data, load_student
 
 L2 = 1e-4
 
@@ -67,6 +70,8 @@ def main():
     ap.add_argument("--labels", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--expression-prior", type=float, default=0.0,
+                    help="weight of the published AU-given-expression table in the targets of faces a human judged")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -74,15 +79,25 @@ def main():
     meta, x_u8, lab = load_data(args.crops, args.labels)
     train = np.where(~held_out_rows(lab))[0]
     human = human_class(lab)
-    features = features_of(model, x_u8, train, INPUT_SIZE[arch])
-    targets = torch.from_numpy(lab["au_act"][train]).float()
+    # the features of a checkpoint do not change: computing them is most of the time (minutes on a CPU)
+    cache = os.path.join(os.path.dirname(os.path.abspath(args.ckpt)), "train-features.pt")
+    if os.path.exists(cache) and os.path.getmtime(cache) > os.path.getmtime(args.ckpt):
+        features = torch.load(cache)
+    else:
+        features = features_of(model, x_u8, train, INPUT_SIZE[arch])
+        torch.save(features, cache)
+    targets = lab["au_act"][train]
+    if args.expression_prior:
+        targets = mixed_targets(targets, human_distribution(lab)[train].numpy(), args.expression_prior)
+    targets = torch.from_numpy(targets).float()
     weights = torch.from_numpy(class_balance_weights(human[train])).float()
     w, b = fit_head(features, targets, weights, model.au.weight.detach(), model.au.bias.detach())
     with torch.no_grad():
         model.au.weight.copy_(w)
         model.au.bias.copy_(b)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    refit = {"faces": int(len(train)), "targets": "au_act", "weights": "class balance ^0.5", "l2": L2, "from": args.ckpt}
+    refit = {"faces": int(len(train)), "targets": "au_act", "expression_prior": args.expression_prior,
+             "weights": "class balance ^0.5", "l2": L2, "from": args.ckpt}
     torch.save({**ck, "model": model.state_dict(), "arch": arch, "args": {**ck["args"], "au_refit": refit}}, args.out)
     print(f"refit the AU head on {len(train)} training faces -> {args.out}")
 

@@ -198,20 +198,47 @@ def check_au_refit():
           f"({active(even)} -> {active(up)} of 400): ok")
 
 
-def check_grown_init():
-    """realtime-deep started from an exported realtime model (train.py --init-onnx) computes what that model does."""
-    from .export import write_contract_onnx
+def check_au_priors():
+    """The AU-given-expression mix, one case at a time, and the table carrying every class's FACS prototype."""
+    from .au_blendshapes import PROTOTYPES
+    from .au_priors import mixed_targets, prior_matrix
+    idx = {a: i for i, a in enumerate(T.AU_LABELS)}
+    table = prior_matrix()
+    for c, groups in PROTOTYPES.items():
+        assert all(table[PAPER_INDEX[c], [idx[a] for a in g]].max() == 1.0 for g in groups), c
+    assert not table[0].any(), "neutral carries no AU"
+    teacher = np.zeros((4, 12))
+    teacher[:, idx["AU12"]] = 1.0
+    expression = np.zeros((4, 7))
+    expression[1, 0] = 1.0  # neutral
+    expression[2, 1] = 1.0  # anger
+    expression[3, [0, 1]] = 0.5  # half neutral, half anger
+    t = mixed_targets(teacher, expression, 0.5)
+    assert np.allclose(t[:2], teacher[:2]), "unjudged and neutral faces keep the teacher's targets"
+    assert np.isclose(t[2, idx["AU4"]], 0.5) and np.isclose(t[2, idx["AU10"]], 0.13) and np.isclose(t[2, idx["AU12"]], 0.5)
+    assert np.isclose(t[3, idx["AU4"]], 0.25) and np.isclose(t[3, idx["AU12"]], 0.75) and t[3, idx["AU1"]] == 0
+    assert t.min() >= 0 and t.max() <= 1
+    print("AU targets mixed with the AU-given-expression table: prototypes in the table, 4 cases: ok")
+
+
+def trained_looking_realtime():
+    """A seeded realtime model in eval mode whose batch norms are away from their defaults (so that folding them into
+    the convolutions, or growing around them, is exercised), and 4 random inputs."""
     torch.manual_seed(0)
     small = FPNMAA("realtime")
-    # batch norms away from their defaults, so folding them into the convolutions is exercised
     for mod in small.modules():
         if isinstance(mod, torch.nn.BatchNorm2d):
             mod.running_mean.uniform_(-0.2, 0.2)
             mod.running_var.uniform_(0.5, 2.0)
             mod.weight.data.uniform_(0.5, 1.5)
             mod.bias.data.uniform_(-0.2, 0.2)
-    small.eval()
-    x = torch.randn(4, 3, 112, 112)
+    return small.eval(), torch.randn(4, 3, 112, 112)
+
+
+def check_grown_init():
+    """realtime-deep started from an exported realtime model (train.py --init-onnx) computes what that model does."""
+    from .export import write_contract_onnx
+    small, x = trained_looking_realtime()
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "small.onnx")
         write_contract_onnx(small, path, {}, 112, [x.numpy()])
@@ -222,6 +249,30 @@ def check_grown_init():
         err = max(float((a - b).abs().max()) for a, b in zip(small(x), deep(x)))
     assert err < 1e-4, err
     print(f"realtime-deep grown from an exported realtime model: max |diff| {err:.1e}: ok")
+
+
+def check_widened_init():
+    """realtime-wide grown from a realtime checkpoint (train.py --init-ckpt): exactly the trained network with the
+    new channels' weights into it at 0, within a small change at the default eps, and the new channels trainable."""
+    from .train import grow_from_checkpoint
+    small, x = trained_looking_realtime()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "final.pt")
+        torch.save({"model": small.state_dict(), "arch": "realtime"}, path)
+        errs = []
+        for eps in (0.0, 0.05):
+            wide = FPNMAA("realtime-wide")
+            grow_from_checkpoint(wide, path, eps)
+            wide.eval()
+            with torch.no_grad():
+                errs.append(max(float((a - b).abs().max()) for a, b in zip(small(x), wide(x))))
+    assert errs[0] < 1e-5 and 0 < errs[1] < 0.5, errs
+    wide.train()
+    sum(o.sum() for o in wide(x)).backward()
+    new_filters = wide.backbone.stages[3][0].c1[0].weight.grad[256:]
+    assert float(new_filters.abs().sum()) > 0, "the new channels get no gradient"
+    print(f"realtime-wide grown from a realtime checkpoint: max |diff| {errs[0]:.1e} (eps 0), {errs[1]:.1e} "
+          f"(eps 0.05), new channels trainable: ok")
 
 
 def served_crops(idx):
@@ -270,6 +321,8 @@ if __name__ == "__main__":
     check_au_table()
     check_votes()
     check_tiny_training()
+    check_au_priors()
     check_grown_init()
+    check_widened_init()
     check_au_refit()
     check_mobilefacenet_transplant()

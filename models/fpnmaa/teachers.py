@@ -12,6 +12,8 @@ VA teacher: expression-probability-weighted circumplex coordinates plus AU cues 
 """
 import numpy as np
 
+# the paper's expression classes, in the order of every expression vector here
+PAPER = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 AU_LABELS = ["AU1", "AU2", "AU4", "AU6", "AU7", "AU10", "AU12", "AU15", "AU23", "AU24", "AU25", "AU26"]
 
 # MediaPipe face-mesh indices (subject's right = image left on a non-mirrored photo)

@@ -126,6 +126,35 @@ def init_from_onnx(model, onnx_path, calib):
     return f"{props.get('affect.name', onnx_path)} {props.get('affect.version', '')}".strip()
 
 
+def grow_from_checkpoint(model, ckpt_path, eps=0.05):
+    """Starts a wider model from a trained checkpoint of a narrower one with the same layout (e.g. realtime ->
+    realtime-wide): every tensor's trained values go into its leading slice; the new output channels keep their
+    fresh random weights, and their weights into the trained channels (a convolution's or linear layer's input slice
+    beyond the trained width) are that fresh init times `eps`. So the network starts within ~eps of the trained one,
+    and, unlike an exactly zero start (the identity-grown realtime-deep, whose new blocks stayed at ~1% of their
+    neighbours' scale), the new channels get gradient from the first step. Returns the checkpoint's description."""
+    ck, _, arch = load_student(ckpt_path)
+    old = ck["model"]
+    state = model.state_dict()
+    grown = 0
+    for name, t in state.items():
+        if name not in old:
+            raise SystemExit(f"{ckpt_path}: no {name}: --init-ckpt grows widths, not layers")
+        o = old[name]
+        if o.dim() != t.dim() or any(a > b for a, b in zip(o.shape, t.shape)):
+            raise SystemExit(f"{ckpt_path}: {name} {tuple(o.shape)} does not fit in {tuple(t.shape)}")
+        if o.shape == t.shape:
+            t.copy_(o)
+            continue
+        grown += 1
+        if t.dim() >= 2 and t.shape[1] > o.shape[1]:
+            t[: o.shape[0], o.shape[1]:] *= eps
+        t[tuple(slice(0, n) for n in o.shape)] = o
+    model.load_state_dict(state)
+    print(f"grown from {ckpt_path} ({arch}): {grown} of {len(state)} tensors widened, new inputs x {eps}", flush=True)
+    return f"{arch} checkpoint {os.path.basename(os.path.dirname(os.path.abspath(ckpt_path)))}"
+
+
 def held_out_rows(lab):
     """Faces no training step sees: the in-the-wild validation split and FER+ valid."""
     return lab["is_val"] | lab["fer_val"] if "fer_val" in lab else lab["is_val"]
@@ -134,6 +163,14 @@ def held_out_rows(lab):
 def human_class(lab):
     """Per face, its human expression class: the in-the-wild label, else the FER+ majority vote, else -1."""
     return np.where(lab["labels"] >= 0, lab["labels"], lab["fer_major"]) if "fer_major" in lab else lab["labels"]
+
+
+def human_distribution(lab):
+    """Per face, its human expression distribution (n, 7): the label one-hot where labelled, else the FER+ vote
+    distribution, else all zero."""
+    labels = torch.from_numpy(lab["labels"]).long()
+    votes = torch.from_numpy(lab["votes"]).float() if "votes" in lab else torch.zeros(len(labels), 7)
+    return torch.where((labels >= 0)[:, None], F.one_hot(labels.clamp_min(0), 7).float(), votes)
 
 
 def load_student(path):
@@ -239,6 +276,8 @@ def main():
     ap.add_argument("--run", required=True)
     ap.add_argument("--arch", default="realtime")
     ap.add_argument("--init-onnx", default="", help="exported model (same arch) to start all weights from")
+    ap.add_argument("--init-ckpt", default="", help="checkpoint of a narrower model of the same layout to grow from "
+                    "(realtime -> realtime-wide)")
     ap.add_argument("--init-backbone", default="", help="tfjs mobilefacenet.json to start the mfn backbone from")
     ap.add_argument("--backbone-lr-mult", type=float, default=1.0)
     ap.add_argument("--distill", default="soft", choices=["soft", "hard"])
@@ -278,8 +317,7 @@ def main():
     # arousal varies little (sd ~0.16), and plain MSE all but ignores it.
     va_var = va_t[torch.from_numpy(train_idx)].var(0).clamp_min(1e-4)
     votes = torch.from_numpy(lab["votes"]).float() if "votes" in lab else torch.zeros(len(labels), 7)
-    # one expression target per face: the label one-hot where labelled, else the FER+ vote distribution, else none
-    target = torch.where((labels >= 0)[:, None], F.one_hot(labels.clamp_min(0), 7).float(), votes)
+    target = human_distribution(lab)
     has_target = target.sum(1) > 0
     voted = (labels < 0) & has_target
     kd_w = torch.where(voted, args.kd_weight if args.kd_weight_voted is None else args.kd_weight_voted, args.kd_weight)
@@ -296,6 +334,8 @@ def main():
     args.init_model = None
     if args.init_onnx:
         args.init_model = init_from_onnx(model, args.init_onnx, calibration_crops(x_u8, train_idx, size, args.seed))
+    if args.init_ckpt:
+        args.init_model = grow_from_checkpoint(model, args.init_ckpt)
     backbone = set(id(p) for p in model.backbone.parameters())
     groups = [{"params": [p for p in model.parameters() if id(p) in backbone], "lr": args.lr * args.backbone_lr_mult},
               {"params": [p for p in model.parameters() if id(p) not in backbone], "lr": args.lr}]
