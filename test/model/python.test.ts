@@ -10,7 +10,7 @@ const python = `${models}/.venv/bin/python`;
 
 describe('models/ Python self-checks', () => {
   it(
-    'blendshape AU teacher vs its fixture reference, the AU table rule by rule, FER+ vote targets and loss, metrics, training, a grown model starting as its source, the AU head refit',
+    'blendshape AU teacher vs its fixture reference, the AU table rule by rule, FER+ vote targets and loss, metrics, training, grown models starting as their source, the AU head refit and its expression table',
     () => {
       if (!existsSync(python)) execFileSync(`${models}/setup.sh`, { stdio: 'inherit' });
       const out = execFileSync(python, ['-m', 'fpnmaa.selftest'], {
@@ -18,7 +18,7 @@ describe('models/ Python self-checks', () => {
         encoding: 'utf8',
         env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
       });
-      for (const check of ['metrics: ok', 'AU teacher: invariant', 'blendshape teacher: fixture reference', 'AU table:', 'FER+ vote targets', 'tiny training:', 'realtime-deep grown', 'AU head refit:'])
+      for (const check of ['metrics: ok', 'AU teacher: invariant', 'blendshape teacher: fixture reference', 'AU table:', 'FER+ vote targets', 'tiny training:', 'realtime-deep grown', 'realtime-wide grown', 'AU head refit:', 'AU-given-expression table'])
         expect(out).toContain(check);
     },
     20 * 60_000,
