@@ -7,9 +7,10 @@ AUs an expression carries. Mixing that knowledge into the AU targets is the labe
 (AAAI 2020, AU labels generated from expression labels through published AU-expression relations).
 
 AU_GIVEN_EXPRESSION: Du, Tao & Martinez, "Compound facial expressions of emotion", PNAS 2014, Table 1 (posed basic
-expressions of 230 people, FACS-coded): the prototypical AUs (1.0, used by nearly all) and the variants with their
-share, restricted to our 12 AUs (AU5, AU9, AU11, AU17, AU20 are not among them). Written from memory offline and
-not checkable here, like the circumplex values of the VA teacher: check them against the paper before relying on them.
+expressions of 230 people, FACS-coded): the consistently active AUs (used by more than 70% of the subjects; the table
+gives no share for them, entered as 1.0) and the variants with their share, restricted to our 12 AUs (AU5, AU9, AU11,
+AU17, AU20 are not among them). The AU lists and shares were written from memory offline (only the table's layout could
+be confirmed here), like the circumplex values of the VA teacher: check them against the paper before relying on them.
 """
 import numpy as np
 
