@@ -27,7 +27,6 @@ from .teachers import AU_LABELS, PAPER
 from .train import augment_view, load_data
 
 
-
 def expr_report(y, pred):
     return {
         "n": int(len(y)),

@@ -79,11 +79,12 @@ def main():
     meta, x_u8, lab = load_data(args.crops, args.labels)
     train = np.where(~held_out_rows(lab))[0]
     human = human_class(lab)
-    # the features of a checkpoint do not change: computing them is most of the time (minutes on a CPU)
+    # the features of a checkpoint do not change: computing them is most of the time (minutes on a CPU); a cache
+    # older than the checkpoint, or of another set of training faces, is recomputed
     cache = os.path.join(os.path.dirname(os.path.abspath(args.ckpt)), "train-features.pt")
-    if os.path.exists(cache) and os.path.getmtime(cache) > os.path.getmtime(args.ckpt):
-        features = torch.load(cache)
-    else:
+    fresh = os.path.exists(cache) and os.path.getmtime(cache) > os.path.getmtime(args.ckpt)
+    features = torch.load(cache) if fresh else None
+    if features is None or features.shape[0] != len(train):
         features = features_of(model, x_u8, train, INPUT_SIZE[arch])
         torch.save(features, cache)
     targets = lab["au_act"][train]
