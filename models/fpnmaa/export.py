@@ -144,6 +144,8 @@ def main():
                   + (" + FER+ (FER2013 faces, research use; FER+ annotator votes, MIT)" if ferplus else "")
                   + f", crops cut by the server's BlazeFace + eyes-mouth-v1 aligner; {lab['teacher_desc']}"
                   + ("; AU head refit on the frozen features against the AU teacher's decisions (refit_au.py)" if a.get("au_refit") else "")
+                  + (f", mixed on human-judged faces with the published AU-given-expression table at weight {prior} (au_priors.py)"
+                     if (prior := a.get("au_refit", {}).get("expression_prior")) else "")
                   + ". See models/MODEL_CARD.md.")
     props = {
         "affect.contract_version": "1", "affect.name": name, "affect.version": args.version,

@@ -2,7 +2,8 @@
 metrics vs the hand-computed cases, AU-teacher pose/scale invariance, the blendshape teacher against its committed
 fixture reference, the blendshape -> AU table one rule at a time, the AU threshold rule, FER+ vote targets and the
 vote loss against hand-computed values, a tiny training run lowers the loss, a deeper model grown from an exported
-one starts as exactly that model, the AU head refit (weights, weighted logistic fit), and, when
+one starts as exactly that model, a wider model grown from a checkpoint starts within eps of it and its new channels
+get gradient, the AU head refit (weights, weighted logistic fit) and its mix with the AU-given-expression table, and, when
 the teacher packages and crops are in models/cache, the MobileFaceNet weight transplant against tfjs
 (reference written by `npx tsx models/scripts/mobilefacenet-reference.ts`)."""
 import json
