@@ -30,6 +30,10 @@ export function historyRoute(options: HistoryRouteOptions) {
   return (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
     const match = PATH.exec(url.pathname);
     if (!match) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return true;
+    }
     serve(req, res, url, decodeURIComponent(match[1]!), options).catch((error: Error) => {
       log.warn('history request failed', { error: error.message });
       if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('history unavailable');

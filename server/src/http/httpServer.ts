@@ -18,7 +18,10 @@ export interface HttpServerOptions {
   idleTimeoutMs: number;
   /** PEM certificate (chain) and key: HTTPS (and socket.io over wss) instead of plain HTTP. */
   tls?: { cert: Buffer; key: Buffer };
-  /** GET routes tried before the static files; each returns whether it took the request. */
+  /**
+   * Routes tried before anything else, whatever the method (each answers the methods it does not take);
+   * each returns whether it took the request.
+   */
   routes?: ((req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean)[];
 }
 
@@ -45,6 +48,7 @@ export function createHttpServer(options: HttpServerOptions): http.Server | http
       res.writeHead(403, { 'content-type': 'text/plain' }).end('origin not allowed');
       return;
     }
+    if (options.routes?.some((route) => route(req, res, url))) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -64,7 +68,6 @@ export function createHttpServer(options: HttpServerOptions): http.Server | http
       );
       return;
     }
-    if (options.routes?.some((route) => route(req, res, url))) return;
     readStaticFile(options.clientRoot, url.pathname).then((file) => {
       if (!file) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
