@@ -2,10 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { frameRateFilter } from './frameRate.ts';
 
+/** What ffmpeg reads: its input options and `-i` (everything before the filters), and what its stdin gets. */
+export interface DecoderInput {
+  args: string[];
+  stdin?: string;
+}
+
 export interface DecoderOptions {
   ffmpegPath: string;
-  /** SDP describing the RTP input (see tapSdp). */
-  sdp: string;
+  input: DecoderInput;
   /** Frames larger than this box are scaled down to fit inside it, keeping their aspect ratio; smaller ones stay as they are. */
   maxWidth: number;
   maxHeight: number;
@@ -18,8 +23,10 @@ export interface DecodedFrame {
   height: number;
   /** RGB24 pixels; the buffer belongs to the receiver. */
   pixels: Buffer;
-  /** Presentation time in RTP clock units since the first RTP packet the decoder received. */
+  /** Presentation time in the input's time base: RTP clock units for RTP (timestamps kept as they came). */
   pts: number;
+  /** The same in seconds. */
+  ptsTime: number;
   decodedTime: number;
 }
 
@@ -29,19 +36,44 @@ export interface DecoderEvents {
   exit: [info: { expected: boolean; code: number | null; signal: NodeJS.Signals | null; lastLog: string[] }];
 }
 
-/** showinfo's line for each frame: `n:  12 pts: 123456 ... s:640x480 ...`. */
-const FRAME_INFO = /\bn:\s*\d+\s+pts:\s*(-?\d+)\b.*?\bs:(\d+)x(\d+)\b/;
+/** showinfo's line for each frame: `n:  12 pts: 123456 pts_time:1.3717 ... s:640x480 ...`. */
+const FRAME_INFO = /\bn:\s*\d+\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.]+)\b.*?\bs:(\d+)x(\d+)\b/;
 /** Frames of output without their log line tolerated before the decoder is considered out of step. */
 const MAX_PENDING_FRAMES = 4;
 const LOG_LINES_KEPT = 20;
 
 /**
- * One native ffmpeg process: RTP (described by an SDP on stdin) in, raw RGB frames out on stdout.
+ * RTP described by an SDP on stdin, started on its first packets: keeping RTP-derived timestamps as they
+ * are, so that pts maps back to RTP timestamps.
+ */
+export function rtpInput(sdp: string): DecoderInput {
+  return {
+    stdin: sdp,
+    args: [
+      '-protocol_whitelist', 'pipe,udp,rtp',
+      // Start on the first packets instead of probing for seconds. Not `-fflags nobuffer`: it throws away
+      // the packets read while probing, i.e. the keyframe, and the decoder would wait for the next one.
+      '-probesize', '32',
+      '-analyzeduration', '0',
+      '-flags', 'low_delay',
+      '-reorder_queue_size', '0',
+      '-max_delay', '0',
+      // Frame threading would add one frame of delay per thread.
+      '-threads', '1',
+      '-copyts',
+      '-f', 'sdp',
+      '-i', 'pipe:0',
+    ],
+  };
+}
+
+/**
+ * One native ffmpeg process: video in (RTP, or a pulled source), raw RGB frames out on stdout.
  * Frame sizes and pts come from the `showinfo` filter on stderr, one line per frame written, in order.
  */
 export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
   readonly #process: ChildProcess;
-  readonly #infos: { pts: number; width: number; height: number }[] = [];
+  readonly #infos: { pts: number; ptsTime: number; width: number; height: number }[] = [];
   #chunks: Buffer[] = [];
   #buffered = 0;
   #stopping = false;
@@ -56,20 +88,7 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       '-hide_banner',
       '-nostats',
       '-loglevel', 'info',
-      '-protocol_whitelist', 'pipe,udp,rtp',
-      // Start on the first packets instead of probing for seconds. Not `-fflags nobuffer`: it throws away
-      // the packets read while probing, i.e. the keyframe, and the decoder would wait for the next one.
-      '-probesize', '32',
-      '-analyzeduration', '0',
-      '-flags', 'low_delay',
-      '-reorder_queue_size', '0',
-      '-max_delay', '0',
-      // Frame threading would add one frame of delay per thread.
-      '-threads', '1',
-      // Keep RTP-derived timestamps as they are, so pts maps back to RTP timestamps.
-      '-copyts',
-      '-f', 'sdp',
-      '-i', 'pipe:0',
+      ...options.input.args,
       '-an',
       '-vf',
       `${frameRateFilter(options.maxFps)},scale=w='min(iw,${w})':h='min(ih,${h})':force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,` +
@@ -83,7 +102,7 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
     ];
     this.#process = spawn(options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#process.stdin!.on('error', () => {});
-    this.#process.stdin!.end(options.sdp);
+    this.#process.stdin!.end(options.input.stdin ?? '');
     this.#process.stdout!.on('data', (chunk: Buffer) => this.#onOutput(chunk));
     let partial = '';
     this.#process.stderr!.setEncoding('utf8').on('data', (text: string) => {
@@ -112,7 +131,7 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       if (line.trim() && !line.includes('Parsed_showinfo')) this.#remember(line);
       return;
     }
-    this.#infos.push({ pts: Number(match[1]), width: Number(match[2]), height: Number(match[3]) });
+    this.#infos.push({ pts: Number(match[1]), ptsTime: Number(match[2]), width: Number(match[3]), height: Number(match[4]) });
     this.#deliver();
   }
 
@@ -134,7 +153,7 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       if (this.#buffered < size) return;
       this.#infos.shift();
       const pixels = this.#take(size);
-      this.emit('frame', { width: info.width, height: info.height, pixels, pts: info.pts, decodedTime: Date.now() });
+      this.emit('frame', { width: info.width, height: info.height, pixels, pts: info.pts, ptsTime: info.ptsTime, decodedTime: Date.now() });
     }
   }
 

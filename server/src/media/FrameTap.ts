@@ -3,7 +3,7 @@ import { Subject, type Observable } from 'rxjs';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { analysisLayer } from './analysisLayer.ts';
-import { FfmpegDecoder, type DecodedFrame } from './FfmpegDecoder.ts';
+import { FfmpegDecoder, rtpInput, type DecodedFrame } from './FfmpegDecoder.ts';
 import type { Frame } from './Frame.ts';
 import { freeUdpPort } from './ports.ts';
 import { RtpRelay } from './RtpRelay.ts';
@@ -189,7 +189,7 @@ export class FrameTap {
     if (this.#closed) return;
     const decoder = new FfmpegDecoder({
       ffmpegPath: this.options.ffmpegPath,
-      sdp: tapSdp(this.codec, port),
+      input: rtpInput(tapSdp(this.codec, port)),
       maxWidth: this.options.width,
       maxHeight: this.options.height,
       maxFps: this.options.fps,
