@@ -69,6 +69,17 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
       registers,
     }),
     keyFrameRequests: new Counter({ name: 'tap_keyframe_requests_total', help: 'keyframes requested by the tap', registers }),
+    ingestSessions: new Gauge({
+      name: 'ingest_sessions',
+      help: 'video sent to the server other than by the call page: kind whip (WHIP publishers), pull (sources the server pulls with ffmpeg)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    sourceReconnects: new Counter({
+      name: 'ingest_source_reconnects_total',
+      help: 'pulled sources reconnecting after their ffmpeg ended, stalled or fell behind',
+      registers,
+    }),
     affectEvents: new Counter({
       name: 'affect_events_total',
       help: 'affect stream events published',
