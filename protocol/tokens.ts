@@ -1,5 +1,5 @@
 /**
- * The claims of the two kinds of token the server accepts: JWTs signed with HS256 (RFC 7519) with the
+ * The claims of the kinds of token the server accepts: JWTs signed with HS256 (RFC 7519) with the
  * server's TOKEN_SECRET, so any standard JWT library can mint them. `aud` says which kind a token is, so
  * one kind is never accepted as the other. Browser- and Node-safe (the call page reads its token's room).
  */
@@ -10,6 +10,8 @@ import { RoomIdSchema } from './roomId.ts';
 export const PARTICIPANT_AUDIENCE = 'call';
 /** A subscriber token: which affect stream a service (or a call's dashboard) may read. */
 export const SUBSCRIBER_AUDIENCE = 'affect';
+/** An ingest token: which room a service may add pulled video sources to (`/rooms/:room/sources`). */
+export const INGEST_AUDIENCE = 'ingest';
 
 const seconds = z.number().int().positive();
 const peerId = z.string().min(1).max(64);
@@ -54,6 +56,17 @@ export const SubscriberClaimsSchema = z.object({
   nbf: seconds.optional(),
 });
 export type SubscriberClaims = z.infer<typeof SubscriberClaimsSchema>;
+
+export const IngestClaimsSchema = z.object({
+  aud: z.literal(INGEST_AUDIENCE),
+  /** The room whose sources it may add, list and remove. */
+  room: RoomIdSchema,
+  /** Who added a source (logged with it); optional. */
+  sub: z.string().min(1).max(128).optional(),
+  exp: seconds,
+  nbf: seconds.optional(),
+});
+export type IngestClaims = z.infer<typeof IngestClaimsSchema>;
 
 /**
  * The room a participant token is for, read without checking the signature (the server checks it): the

@@ -1,16 +1,19 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { z } from 'zod';
 import {
+  INGEST_AUDIENCE,
+  IngestClaimsSchema,
   PARTICIPANT_AUDIENCE,
   ParticipantClaimsSchema,
   SUBSCRIBER_AUDIENCE,
   SubscriberClaimsSchema,
+  type IngestClaims,
   type ParticipantClaims,
   type SubscriberClaims,
 } from '../../../protocol/tokens.ts';
 
 /**
- * Signing and checking both kinds of token (protocol/tokens.ts) with jose: a token from any standard JWT
+ * Signing and checking every kind of token (protocol/tokens.ts) with jose: a token from any standard JWT
  * library with the documented claims is accepted. Only HS256: the header cannot choose the algorithm.
  */
 const ALGORITHM = 'HS256';
@@ -37,12 +40,20 @@ export function signSubscriberToken(claims: Unsigned<SubscriberClaims>, key: Tok
   return sign({ ...claims, aud: SUBSCRIBER_AUDIENCE }, key, ttlSeconds);
 }
 
+export function signIngestToken(claims: Unsigned<IngestClaims>, key: TokenKey, ttlSeconds: number): Promise<string> {
+  return sign({ ...claims, aud: INGEST_AUDIENCE }, key, ttlSeconds);
+}
+
 export function verifyParticipantToken(token: unknown, key: TokenKey, now = new Date()): Promise<ParticipantClaims> {
   return verify(token, key, PARTICIPANT_AUDIENCE, ParticipantClaimsSchema, now);
 }
 
 export function verifySubscriberToken(token: unknown, key: TokenKey, now = new Date()): Promise<SubscriberClaims> {
   return verify(token, key, SUBSCRIBER_AUDIENCE, SubscriberClaimsSchema, now);
+}
+
+export function verifyIngestToken(token: unknown, key: TokenKey, now = new Date()): Promise<IngestClaims> {
+  return verify(token, key, INGEST_AUDIENCE, IngestClaimsSchema, now);
 }
 
 function sign(claims: Record<string, unknown>, key: TokenKey, ttlSeconds: number): Promise<string> {
