@@ -22,9 +22,13 @@ interface Box {
   height: number;
 }
 
-/** Where everything is on the page, in CSS pixels of the viewport. */
+/**
+ * Where everything is on the page, in CSS pixels of the viewport, measured after two animation frames: a resize
+ * reaches the gallery through a ResizeObserver, whose new layout is only in place a rendering step later.
+ */
 function geometry(page: Page) {
-  return page.evaluate(() => {
+  return page.evaluate(async () => {
+    for (let i = 0; i < 2; i++) await new Promise(requestAnimationFrame);
     const box = (e: Element) => {
       const r = e.getBoundingClientRect();
       return { x: r.x, y: r.y, width: r.width, height: r.height };
@@ -55,7 +59,18 @@ const overlap = (a: Box, b: Box) =>
 /** Every tile inside the stage and the window, none over another, nothing to scroll to. */
 async function expectFits(page: Page, count: number) {
   await expect.poll(async () => (await geometry(page)).tiles.length, { timeout: 20_000 }).toBe(count);
-  const g = await geometry(page);
+  // The layout has reacted (to a resize, a tile added) once two readings a few frames apart agree.
+  let g = await geometry(page);
+  await expect
+    .poll(
+      async () => {
+        const previous = JSON.stringify(g);
+        g = await geometry(page);
+        return JSON.stringify(g) === previous;
+      },
+      { timeout: 10_000 },
+    )
+    .toBe(true);
   expect(g.scroll.width).toBeLessThanOrEqual(g.viewport.width);
   expect(g.scroll.height).toBeLessThanOrEqual(g.viewport.height);
   expect(inside(g.controls, { x: 0, y: 0, ...g.viewport })).toBe(true);
