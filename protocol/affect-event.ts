@@ -42,6 +42,11 @@ const faceInStream = {
   peerId: id,
   producerId: id,
   faceId: z.int().nonnegative(),
+  /**
+   * Only in the analysis of a recorded file (`npm run analyse`): the frame's time in the source, ms from its
+   * start (a face-lost event: the time it was last seen). The wall-clock times then count from the analysis start.
+   */
+  sourceTime: z.number().nonnegative().optional(),
 };
 
 /** Face box as fractions of the frame's width and height, clipped to the frame. */
@@ -84,6 +89,12 @@ export const AffectEventSchema = z.object({
   /** Per action unit (names from the model, e.g. AU12): smoothed probability and activation. */
   aus: labelled(z.object({ p: unit, active: z.boolean() })),
   model: z.object({ name: z.string().min(1).max(64), version: z.string().min(1).max(64) }),
+  /**
+   * Frames of this stream analysed per second over the last ~2 s: the tap's rate (TAP_FPS, or the sender's if
+   * lower) while the server keeps up, less when it shares itself out evenly among more streams than it can
+   * analyse fully. Absent on a stream's first analysed frame, and in events of servers before it was added.
+   */
+  analysisFps: z.number().nonnegative().max(1000).optional(),
 });
 
 /** The face's track ended: no more affect events for this `faceId`. */

@@ -1,4 +1,4 @@
-import { EMPTY, catchError, endWith, finalize, ignoreElements, mergeMap, takeUntil, tap, type Subscription } from 'rxjs';
+import { EMPTY, catchError, endWith, finalize, ignoreElements, mergeMap, takeUntil, tap } from 'rxjs';
 import type { Config } from './config.ts';
 import type { AffectHub } from './events/AffectHub.ts';
 import { StreamEvents } from './events/StreamEvents.ts';
@@ -6,13 +6,20 @@ import { createLogger } from './log.ts';
 import type { FrameStream, FrameTaps } from './media/FrameTaps.ts';
 import type { Metrics } from './metrics.ts';
 import { createAffectInference } from './pipeline/affectInference.ts';
-import { auThresholdsFromModel } from './pipeline/affectSmoothing.ts';
+import { analysisLoad, RecentFrames, type AnalysisLoad } from './pipeline/analysisLoad.ts';
+import { createFairTurns } from './pipeline/fairTurns.ts';
 import { analyseStream, type AnalysedFrame } from './pipeline/analyseStream.ts';
-import { DEFAULT_REGION_TRACKING } from './pipeline/regionTracking.ts';
+import { configuredAnalysis } from './pipeline/configuredAnalysis.ts';
 import type { AffectModel } from './vision/AffectModel.ts';
 import type { FaceDetector } from './vision/FaceDetector.ts';
 
 const log = createLogger('analysis');
+
+export interface AffectService {
+  /** How the analysis keeps up now. */
+  load(): AnalysisLoad;
+  stop(): void;
+}
 /** Streams whose next sequence number is remembered after their analysis stopped (~50 bytes each). */
 const MAX_REMEMBERED_STREAMS = 10_000;
 
@@ -30,8 +37,13 @@ export interface AffectServiceDeps {
  * affect -> events. One micro-batcher is shared by all streams; everything else is per stream, and a
  * fault in one stream ends that stream's analysis only.
  */
-export function startAffectService(deps: AffectServiceDeps): Subscription {
+export function startAffectService(deps: AffectServiceDeps): AffectService {
   const { taps, detector, model, hub, metrics, options } = deps;
+  const turns = createFairTurns(options.concurrency);
+  const recent = new RecentFrames();
+  /** Each analysed stream's latest analysisFps. */
+  const streamFps = new Map<string, number>();
+  let streams = 0;
   const inference = createAffectInference(model, {
     maxBatchSize: options.maxBatchSize,
     maxWaitMs: options.maxBatchWaitMs,
@@ -41,20 +53,15 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
     },
     onWork: (ms) => metrics.analysisWork.inc({ work: 'model' }, ms / 1000),
   });
-  const auThresholdsByName = auThresholdsFromModel(model.info.auLabels, model.info.auThresholds);
   const analyse = analyseStream({
     detector,
     inference,
-    regions: options.regionTracking && { ...DEFAULT_REGION_TRACKING, ...options.regionTracking },
-    tracking: options.tracking,
-    smoothing: {
-      valenceArousal: { minCutoffHz: options.smoothing.vaMinCutoffHz, beta: options.smoothing.vaBeta, derivativeCutoffHz: 1 },
-      expressionTauMs: options.smoothing.expressionTauMs,
-      expressionSwitchMargin: options.smoothing.expressionSwitchMargin,
-      auTauMs: options.smoothing.auTauMs,
-      auThresholdsByName,
+    ...configuredAnalysis(options, model.info),
+    turns,
+    onDrop: () => {
+      metrics.framesDropped.inc();
+      recent.add('dropped', Date.now());
     },
-    onDrop: () => metrics.framesDropped.inc(),
     onError: (error, frame) => {
       metrics.analysisErrors.inc();
       log.warn('frame analysis failed', { streamId: frame.streamId, error });
@@ -74,11 +81,14 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
     // When the stream ends (its tap closed: the participant opted out of analysis, or left), a frame still
     // being analysed is dropped, not published: nothing about a participant comes after its opt-out.
     const ended$ = stream.frames$.pipe(ignoreElements(), endWith(true));
+    streams += 1;
     return stream.frames$.pipe(
       analyse,
       takeUntil(ended$),
       tap((analysed) => {
         const now = Date.now();
+        recent.add('analysed', now);
+        if (analysed.analysisFps !== undefined) streamFps.set(stream.streamId, analysed.analysisFps);
         observeLatency(metrics, analysed, now);
         if (analysed.detectMode !== 'none') metrics.analysisWork.inc({ work: `detect_${analysed.detectMode}` }, analysed.detectorMs / 1000);
         for (const event of events.fromFrame(analysed, now)) hub.publish(event);
@@ -88,6 +98,8 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
         return EMPTY;
       }),
       finalize(() => {
+        streams -= 1;
+        streamFps.delete(stream.streamId);
         for (const event of events.end()) hub.publish(event);
         nextSeqs.delete(stream.streamId);
         nextSeqs.set(stream.streamId, events.nextSeq);
@@ -96,7 +108,10 @@ export function startAffectService(deps: AffectServiceDeps): Subscription {
     );
   };
 
-  return taps.streams$.pipe(mergeMap(analyseOne)).subscribe();
+  const subscription = taps.streams$.pipe(mergeMap(analyseOne)).subscribe();
+  const load = () => analysisLoad(turns, recent, streams, streamFps.values(), Date.now());
+  metrics.observeAnalysisLoad(load);
+  return { load, stop: () => subscription.unsubscribe() };
 }
 
 /**

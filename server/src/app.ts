@@ -34,6 +34,7 @@ import { Rooms } from './sfu/Rooms.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
 import { createFaceDetector, createSessionFactory, loadAffectModel, type AffectModel, type FaceDetector } from './vision/index.ts';
 import { VisionWorkers } from './vision/VisionWorkers.ts';
+import type { AnalysisLoad } from './pipeline/analysisLoad.ts';
 
 const log = createLogger('app');
 const CLIENT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../client/dist');
@@ -125,7 +126,16 @@ export async function startApp(config: Config): Promise<App> {
     health: () => {
       const { counts, usage } = state();
       const view = cluster?.view();
-      return { ...healthOf(counts.workers, usage), ...counts, taps: usage.taps.used, subscribers: usage.subscribers.used, ...(view && { cluster: view }) };
+      // The analysis starts before the server listens, so it is there by the time anyone asks.
+      const load = analysis?.load();
+      return {
+        ...healthOf(counts.workers, usage, load?.shedding ? ['analysis'] : []),
+        ...counts,
+        taps: usage.taps.used,
+        subscribers: usage.subscribers.used,
+        ...(load && { analysis: load }),
+        ...(view && { cluster: view }),
+      };
     },
   });
   const io = new SocketIoServer(httpServer, {
@@ -277,6 +287,7 @@ function readTls({ certFile, keyFile }: NonNullable<Config['tls']>): { cert: Buf
 }
 
 interface Analysis {
+  load(): AnalysisLoad;
   stop(): Promise<void>;
 }
 
@@ -308,8 +319,9 @@ async function startAnalysis(config: Config, taps: FrameTaps, hub: AffectHub, me
   log.info('analysis on', { detector: detector.model, model: `${model.info.name} ${model.info.version}`, visionWorkers: vision.workers });
   const service = startAffectService({ taps, detector, model, hub, metrics, options: config.analysis });
   return {
+    load: service.load,
     async stop() {
-      service.unsubscribe();
+      service.stop();
       await release();
     },
   };

@@ -101,6 +101,7 @@ const EnvSchema = z.object({
    * A GPU, where a batch of 16 costs little more than 1, may want a few ms.
    */
   BATCH_MAX_WAIT_MS: int(0, 1000).default(0),
+  ANALYSIS_CONCURRENCY: int(1, 256).optional(),
   /**
    * roi: a face found in one frame is looked for in the next only around where it was (front128 on that crop), the
    * whole frame searched every VISION_FULL_DETECT_INTERVAL_MS and whenever a face is not found again; off: the whole
@@ -216,6 +217,8 @@ export interface Config {
     defaultOn: boolean;
     maxBatchSize: number;
     maxBatchWaitMs: number;
+    /** Frames analysed at once across all streams; the others wait their turn, round-robin (fairTurns.ts). */
+    concurrency: number;
     tracking: { minHits: number; maxMissMs: number };
     /** Region-of-interest detection (VISION_TRACKING=roi); undefined: every frame searched whole. */
     regionTracking: { fullIntervalMs: number } | undefined;
@@ -348,6 +351,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       defaultOn: e.ANALYSIS_DEFAULT === 'on',
       maxBatchSize: e.BATCH_MAX_SIZE,
       maxBatchWaitMs: e.BATCH_MAX_WAIT_MS,
+      // Two frames per vision worker: one being worked on, the next handed over, so no worker idles between frames.
+      concurrency: e.ANALYSIS_CONCURRENCY ?? 2 * Math.max(1, e.VISION_WORKERS),
       tracking: { minHits: e.TRACK_MIN_HITS, maxMissMs: e.TRACK_MAX_MISS_MS },
       regionTracking: e.VISION_TRACKING === 'roi' ? { fullIntervalMs: e.VISION_FULL_DETECT_INTERVAL_MS } : undefined,
       smoothing: {

@@ -1,16 +1,22 @@
-/** What /healthz reports: degraded without a media worker, or when a capacity is nearly used up. */
+/** What /healthz reports: degraded without a media worker, when a capacity is nearly used up, or when the analysis sheds load. */
 export interface Health {
   status: 'ok' | 'degraded';
-  /** The capacities at or above PRESSURE of their limit: new rooms, streams or subscribers may be refused. */
+  /**
+   * The capacities at or above PRESSURE of their limit (new rooms, streams or subscribers may be refused), and
+   * `analysis` while streams are analysed below their rate because the machine cannot keep up.
+   */
   pressure: string[];
 }
 
 /** A capacity this full is reported before it refuses anyone. */
 const PRESSURE = 0.9;
 
-export function healthOf(workers: number, usage: Record<string, { used: number; limit: number }>): Health {
-  const pressure = Object.entries(usage)
-    .filter(([, { used, limit }]) => used >= PRESSURE * limit)
-    .map(([name]) => name);
+export function healthOf(workers: number, usage: Record<string, { used: number; limit: number }>, overloaded: string[] = []): Health {
+  const pressure = [
+    ...Object.entries(usage)
+      .filter(([, { used, limit }]) => used >= PRESSURE * limit)
+      .map(([name]) => name),
+    ...overloaded,
+  ];
   return { status: workers > 0 && pressure.length === 0 ? 'ok' : 'degraded', pressure };
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AnalysisLoad } from './pipeline/analysisLoad.ts';
 
 /** Counts read from the SFU's live state whenever metrics are scraped. */
 export interface SfuCounts {
@@ -28,8 +29,28 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
         this.set(read(sfuCounts()));
       },
     });
+  // Read at scrape time from the running analysis, once there is one.
+  let analysisLoad: (() => AnalysisLoad) | undefined;
+  const loadGauge = (name: string, help: string, read: (load: AnalysisLoad) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const value = analysisLoad && read(analysisLoad());
+        if (value !== undefined && value !== null) this.set(value);
+      },
+    });
   return {
     registry,
+    /** Where the analysis gauges read from. */
+    observeAnalysisLoad(read: () => AnalysisLoad) {
+      analysisLoad = read;
+    },
+    analysisStreamsWaiting: loadGauge('analysis_streams_waiting', 'streams with a frame waiting for their turn at the vision workers', (l) => l.waiting),
+    analysisDroppedShare: loadGauge('analysis_dropped_share', 'share of decoded frames dropped unanalysed over the last 10 s', (l) => l.droppedShare),
+    analysisMeanFps: loadGauge('analysis_stream_fps_mean', 'mean of the analysed streams\' own analysis rates (frames/s)', (l) => l.meanFps),
+    analysisMinFps: loadGauge('analysis_stream_fps_min', 'lowest analysis rate among the analysed streams (frames/s)', (l) => l.minFps),
     workers: stateGauge('sfu_workers', 'mediasoup workers alive', (c) => c.workers),
     workerDeaths: new Counter({ name: 'sfu_worker_deaths_total', help: 'mediasoup workers that died', registers }),
     rooms: stateGauge('sfu_rooms', 'open rooms', (c) => c.rooms),

@@ -73,8 +73,15 @@ describe('the affect event stream', () => {
     );
     expect(rate).toBeGreaterThanOrEqual(8);
     expect(dominant / affect.length).toBeGreaterThanOrEqual(0.95);
+    // One face: the stream's own analysis rate, which every event states, is the rate its events come at.
+    const stated = affect.slice(affect.length / 2).map((e) => e.analysisFps!);
+    expect(quantile(stated, 0.5)).toBeGreaterThan(0.6 * rate);
+    expect(quantile(stated, 0.5)).toBeLessThan(1.5 * rate);
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metricValue(metrics, 'analysis_frames_total')).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'analysis_stream_fps_mean')).toBeGreaterThan(0);
+    const health = (await (await fetch(`${app.url}/healthz`)).json()) as { analysis: Record<string, unknown> };
+    expect(health.analysis).toMatchObject({ streams: 1, concurrency: expect.any(Number), droppedShare: expect.any(Number) });
   });
 
   it('gives nothing to a subscriber without a token, with a bad one, or for another room', async () => {

@@ -37,6 +37,14 @@ describe('StreamEvents', () => {
     expect(event).toMatchObject({ type: 'affect', v: 2, arrivalTime: 1000, captureTime: 1000, emitTime: 1050 });
   });
 
+  it('says how fast its stream is analysed, once there is a rate', () => {
+    const stream = new StreamEvents({ roomId: 'r', peerId: 'p', producerId: 's' }, { name: 'm', version: '1' });
+    const [withRate] = stream.fromFrame({ ...analysedFrameAt(1000, [1]), analysisFps: 7.26 }, 1050);
+    const [first] = stream.fromFrame({ ...analysedFrameAt(1100, [1]), analysisFps: undefined }, 1150);
+    expect(AffectStreamEventSchema.parse(withRate)).toMatchObject({ analysisFps: 7.3 });
+    expect(AffectStreamEventSchema.parse(first)).not.toHaveProperty('analysisFps');
+  });
+
   it('dates face-lost at the arrival of the last frame the face was seen in, not when it was given up', () => {
     const stream = new StreamEvents({ roomId: 'r', peerId: 'p', producerId: 's' }, { name: 'm', version: '1' });
     stream.fromFrame(analysedFrameAt(1000, [1, 2]), 1050);

@@ -16,7 +16,8 @@ const detection: FaceDetection = {
 
 /**
  * A frame of stream `s` that arrived at `arrivalTime`, with the tracker's confirmed faces and ended ids;
- * each stage after arrival takes a few ms (decoded +30, detection +31..+36, inference done +40).
+ * each stage after arrival takes a few ms (decoded +30, detection +31..+36, inference done +40); the stream is
+ * analysed at 10 frames a second.
  */
 export function analysedFrameAt(arrivalTime: number, faceIds: number[], ended: number[] = []): AnalysedFrame {
   return {
@@ -28,5 +29,6 @@ export function analysedFrameAt(arrivalTime: number, faceIds: number[], ended: n
     detectorMs: 4,
     faces: faceIds.map((id) => ({ id, detection, prediction })),
     ended,
+    analysisFps: 10,
   };
 }

@@ -9,5 +9,6 @@ describe('healthOf', () => {
       status: 'degraded',
       pressure: ['rooms', 'taps'],
     });
+    expect(healthOf(1, { rooms: { used: 1, limit: 100 } }, ['analysis'])).toEqual({ status: 'degraded', pressure: ['analysis'] });
   });
 });

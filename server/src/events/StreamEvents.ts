@@ -65,6 +65,7 @@ export class StreamEvents {
         expression: prediction.expression,
         aus: prediction.aus,
         model: this.model,
+        ...(analysed.analysisFps !== undefined && { analysisFps: Math.round(analysed.analysisFps * 10) / 10 }),
       };
     });
     for (const id of analysed.ended) {

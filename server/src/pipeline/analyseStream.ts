@@ -1,8 +1,10 @@
-import { asyncScheduler, forkJoin, map, of, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, defer, forkJoin, identity, map, of, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Frame } from '../media/Frame.ts';
 import type { FaceInFrame } from '../vision/FaceAligner.ts';
 import type { AffectPrediction, FaceDetection } from '../vision/types.ts';
+import { AnalysisRate } from './analysisRate.ts';
 import { detectFaces, type DetectedFrame, type DetectionMode, type Detector } from './detectFaces.ts';
+import type { FairTurns } from './fairTurns.ts';
 import type { FaceTrackerOptions, Tracked } from './FaceTracker.ts';
 import type { MicroBatcher } from './microBatch.ts';
 import type { RegionTrackingOptions } from './regionTracking.ts';
@@ -30,6 +32,8 @@ export interface AnalysedFrame extends AnalysisTimes {
   frame: Frame;
   faces: Tracked<AnalysedFace>[];
   ended: number[];
+  /** Frames of this stream analysed per second lately (analysisRate.ts); undefined for its first frame. */
+  analysisFps: number | undefined;
 }
 
 export interface AnalyseStreamOptions {
@@ -38,9 +42,14 @@ export interface AnalyseStreamOptions {
   /** Region-of-interest detection (regionTracking.ts); undefined: every frame is searched whole. */
   regions?: RegionTrackingOptions;
   tracking?: FaceTrackerOptions;
-  smoothing?: SmoothAffectOptions;
+  /** `false`: each frame's affect as the model judged it alone (no temporal smoothing). */
+  smoothing?: SmoothAffectOptions | false;
   /** A frame replaced by a newer one before it could be analysed. */
   onDrop?: (frame: Frame) => void;
+  /** Offline: every frame analysed, none dropped (see DetectFacesOptions.everyFrame: the source bounds what is in flight). */
+  everyFrame?: boolean;
+  /** Turns at the vision workers shared by every stream, so that an overloaded machine shares itself out evenly. */
+  turns?: FairTurns;
   /** A frame whose analysis failed (detector or model fault); the stream goes on with the next one. */
   onError?: (error: unknown, frame: Frame) => void;
   /** Clock of the stage times and of the sampler. Default `asyncScheduler` (virtual inside `TestScheduler.run`). */
@@ -83,10 +92,22 @@ export function analyseStream(options: AnalyseStreamOptions): OperatorFunction<F
     );
 
   return (frames) =>
-    frames.pipe(
-      detectFaces({ detector, regions: options.regions, then: infer, onDrop: options.onDrop, onError: options.onError, scheduler }),
-      trackFaces(options.tracking),
-      smoothAffect(options.smoothing),
-      map(({ timeMs: _, ...analysed }): AnalysedFrame => analysed),
-    );
+    defer(() => {
+      const rate = new AnalysisRate();
+      return frames.pipe(
+        detectFaces({
+          detector,
+          regions: options.regions,
+          then: infer,
+          onDrop: options.onDrop,
+          everyFrame: options.everyFrame,
+          turns: options.turns,
+          onError: options.onError,
+          scheduler,
+        }),
+        trackFaces(options.tracking),
+        options.smoothing === false ? identity : smoothAffect(options.smoothing),
+        map(({ timeMs, ...analysed }): AnalysedFrame => ({ ...analysed, analysisFps: rate.add(timeMs) })),
+      );
+    });
 }

@@ -2,11 +2,13 @@ import {
   EMPTY,
   asyncScheduler,
   catchError,
+  concatMap,
   defer,
   from,
   map,
   of,
   switchMap,
+  type MonoTypeOperatorFunction,
   type Observable,
   type ObservableInput,
   type OperatorFunction,
@@ -15,6 +17,8 @@ import {
 import type { Frame } from '../media/Frame.ts';
 import { noTimings, type DetectTimings } from '../vision/FaceDetectorTypes.ts';
 import type { Box, FaceDetection } from '../vision/types.ts';
+import type { FairTurns } from './fairTurns.ts';
+import { concatEager } from './concatEager.ts';
 import { processLatest } from './processLatest.ts';
 import {
   afterDetection,
@@ -57,6 +61,13 @@ export interface DetectFacesOptions<R> {
   then: (detected: DetectedFrame) => ObservableInput<R>;
   /** A frame replaced by a newer one before it could be analysed. */
   onDrop?: (frame: Frame) => void;
+  /**
+   * Offline (a recorded file): every frame is analysed, none dropped, and frames overlap. The source must not run
+   * ahead without bound: it should offer a frame only when few are in flight (each ends in a result or `onError`).
+   */
+  everyFrame?: boolean;
+  /** Turns at the vision workers shared with the other streams (fairTurns.ts); undefined: a frame starts when this stream is free. */
+  turns?: FairTurns;
   /** A frame whose detection or `then` failed; the stream goes on with the next one. */
   onError?: (error: unknown, frame: Frame) => void;
   /** Clock of detectStart/End and of the sampler. Default `asyncScheduler` (virtual inside `TestScheduler.run`). */
@@ -108,16 +119,25 @@ export function detectFaces<R>(options: DetectFacesOptions<R>): OperatorFunction
           );
         });
 
-      const analyse = (frame: Frame) =>
-        detect(frame).pipe(
-          switchMap((detected) => options.then({ ...detected, detectEnd: scheduler.now() })),
-          catchError((error: unknown) => {
-            options.onError?.(error, frame);
-            return EMPTY;
-          }),
-        );
+      const detected = (frame: Frame) => detect(frame).pipe(map((d): DetectedFrame => ({ ...d, detectEnd: scheduler.now() })));
+      const survive = <T>(frame: Frame): MonoTypeOperatorFunction<T> =>
+        catchError((error: unknown) => {
+          options.onError?.(error, frame);
+          return EMPTY;
+        });
+      const analyse = (frame: Frame) => detected(frame).pipe(switchMap(options.then), survive(frame));
 
-      // The frame tap already delivers at the analysis rate: frames are dropped here only while analysis is busy.
-      return frames.pipe(processLatest(analyse, { onDrop: options.onDrop, scheduler }));
+      if (options.everyFrame) {
+        // Detection stays one frame at a time (a frame's regions come from the one before); each frame's `then`
+        // starts as soon as its faces are found and overlaps the next frame's detection, results in frame order.
+        return frames.pipe(
+          concatMap((frame) => detected(frame).pipe(map((d) => from(options.then(d)).pipe(survive(frame))), survive(frame))),
+          concatEager(),
+        );
+      }
+
+      // The frame tap already delivers at the analysis rate: frames are dropped here only while analysis is busy,
+      // or while the stream waits for its turn.
+      return frames.pipe(processLatest(analyse, { onDrop: options.onDrop, turns: options.turns, scheduler }));
     });
 }

@@ -7,6 +7,7 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
+import type { EndTurn, FairTurns } from './fairTurns.ts';
 
 export interface ProcessLatestOptions<T> {
   /**
@@ -21,6 +22,11 @@ export interface ProcessLatestOptions<T> {
    * waiting when the subscriber unsubscribes or the stream errors is discarded without a call.
    */
   onDrop?: (dropped: T) => void;
+  /**
+   * Turns shared with other streams: a waiting value starts only on its stream's turn, and the value that starts is
+   * the newest at that moment. Undefined: it starts as soon as this stream is free.
+   */
+  turns?: FairTurns;
   /** Clock and timers for the rate limit. Default `asyncScheduler` (virtual inside `TestScheduler.run`). */
   scheduler?: SchedulerLike;
 }
@@ -39,7 +45,7 @@ export function processLatest<T, R>(
   project: (value: T, index: number) => ObservableInput<R>,
   options: ProcessLatestOptions<T> = {},
 ): OperatorFunction<T, R> {
-  const { minIntervalMs = 0, onDrop, scheduler = asyncScheduler } = options;
+  const { minIntervalMs = 0, onDrop, turns, scheduler = asyncScheduler } = options;
   return (source) =>
     new Observable<R>((subscriber) => {
       let index = 0;
@@ -49,6 +55,12 @@ export function processLatest<T, R>(
       let lastStart = Number.NEGATIVE_INFINITY;
       let inner: Subscription | undefined;
       let timer: Subscription | undefined;
+      /** Set while this stream waits for its turn or takes it. */
+      let endTurn: EndTurn | undefined;
+      const finishTurn = () => {
+        endTurn?.();
+        endTurn = undefined;
+      };
 
       const start = (value: T): void => {
         busy = true;
@@ -57,17 +69,28 @@ export function processLatest<T, R>(
         try {
           input = project(value, index++);
         } catch (err) {
+          finishTurn();
           subscriber.error(err);
           return;
         }
         inner = from(input).subscribe({
           next: (result) => subscriber.next(result),
-          error: (err: unknown) => subscriber.error(err),
+          error: (err: unknown) => {
+            finishTurn();
+            subscriber.error(err);
+          },
           complete: () => {
             busy = false;
+            finishTurn();
             drain();
           },
         });
+      };
+
+      const takeWaiting = (): void => {
+        const { value } = waiting!;
+        waiting = undefined;
+        start(value);
       };
 
       const drain = (): void => {
@@ -84,9 +107,17 @@ export function processLatest<T, R>(
           }, delay);
           return;
         }
-        const { value } = waiting;
-        waiting = undefined;
-        start(value);
+        if (!turns) return takeWaiting();
+        // Busy from the request on, so a value arriving meanwhile only replaces the waiting one; the turn takes
+        // whichever is newest when it comes.
+        busy = true;
+        let granted = false;
+        const withdraw = turns.request((end) => {
+          granted = true;
+          endTurn = end;
+          takeWaiting();
+        });
+        if (!granted) endTurn = withdraw;
       };
 
       const sourceSubscription = source.subscribe({
@@ -106,6 +137,7 @@ export function processLatest<T, R>(
         sourceSubscription.unsubscribe();
         inner?.unsubscribe();
         timer?.unsubscribe();
+        finishTurn();
       };
     });
 }
