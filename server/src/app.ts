@@ -34,6 +34,9 @@ import { Rooms } from './sfu/Rooms.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
 import { createFaceDetector, createSessionFactory, loadAffectModel, type AffectModel, type FaceDetector } from './vision/index.ts';
 import { VisionWorkers } from './vision/VisionWorkers.ts';
+import { routerCapabilities } from './sfu/routerCapabilities.ts';
+import { whipRoute } from './whip/whipRoute.ts';
+import { WhipSessions } from './whip/WhipSessions.ts';
 import type { AnalysisLoad } from './pipeline/analysisLoad.ts';
 
 const log = createLogger('app');
@@ -48,6 +51,7 @@ export interface App {
   taps: FrameTaps | undefined;
   metrics: Metrics;
   hub: AffectHub;
+  whip: WhipSessions;
   /** A token signed with this server's TOKEN_SECRET (or its random one), valid for `ttlSeconds`. */
   subscriberToken(claims: Unsigned<SubscriberClaims>, ttlSeconds?: number): Promise<string>;
   participantToken(claims: Unsigned<ParticipantClaims>, ttlSeconds?: number): Promise<string>;
@@ -93,6 +97,7 @@ export async function startApp(config: Config): Promise<App> {
   const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics) : undefined;
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
   if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
+  const whip = new WhipSessions(rooms, metrics, { ...config.whip, place: cluster?.place });
   const participantPresent = (roomId: string, peerId: string) => rooms.get(roomId)?.peers.has(peerId) ?? false;
   // A dashboard token's participant may be in a room of this node or, with several nodes, of another.
   const participantPresentAnywhere = async (roomId: string, peerId: string) =>
@@ -122,6 +127,15 @@ export async function startApp(config: Config): Promise<App> {
         maxEvents: config.cluster?.history.readMaxEvents ?? 0,
         participantPresent: participantPresentAnywhere,
       }),
+      whipRoute({
+        sessions: whip,
+        capabilities: await routerCapabilities(pool),
+        authMode: config.auth.mode,
+        tokenKey: key,
+        maxSdpBytes: config.whip.maxSdpBytes,
+        maxDisplayNameLength: config.limits.maxDisplayNameLength,
+        analysedByDefault: config.analysis.defaultOn,
+      }),
     ],
     health: () => {
       const { counts, usage } = state();
@@ -129,8 +143,9 @@ export async function startApp(config: Config): Promise<App> {
       // The analysis starts before the server listens, so it is there by the time anyone asks.
       const load = analysis?.load();
       return {
-        ...healthOf(counts.workers, usage, load?.shedding ? ['analysis'] : []),
+        ...healthOf(counts.workers, { ...usage, whipSessions: { used: whip.size, limit: whip.limit } }, load?.shedding ? ['analysis'] : []),
         ...counts,
+        whipSessions: whip.size,
         taps: usage.taps.used,
         subscribers: usage.subscribers.used,
         ...(load && { analysis: load }),
@@ -243,12 +258,17 @@ export async function startApp(config: Config): Promise<App> {
     taps,
     metrics,
     hub,
+    whip,
     subscriberToken,
     participantToken,
     async drain() {
+      // A WHIP client cannot be told to go elsewhere: it learns when its session ends, and publishes again.
+      whip.stopAccepting();
       await cluster?.drain();
     },
     async close() {
+      // First, while the analysis runs: the publishers' faces are lost (face-lost events) like a leaving participant's.
+      whip.closeAll();
       await analysis?.stop();
       taps?.closeAll();
       hub.close();

@@ -56,6 +56,14 @@ const EnvSchema = z.object({
   /** Behind a reverse proxy: the client address is the last X-Forwarded-For entry, not the proxy's. */
   TRUST_PROXY: z.stringbool().default(false),
 
+  // WHIP publishers (POST /whip/:room)
+  /** WHIP sessions open at once on this node; each is a peer of its room (MAX_PEERS_PER_ROOM counts it). */
+  MAX_WHIP_SESSIONS: int(1, 10000).default(16),
+  /** A WHIP session whose video received nothing for this long (never connected, or went silent) is ended. */
+  WHIP_NO_MEDIA_TIMEOUT_MS: int(1000, 600_000).default(10_000),
+  /** The largest SDP offer or PATCH body taken (a browser's audio and video offer is 5-10 kB). */
+  WHIP_MAX_SDP_BYTES: int(1024, 1_000_000).default(32_768),
+
   // frame tap
   TAP_ENABLED: z.stringbool().default(true),
   TAP_WIDTH: int(16, 3840).default(640),
@@ -72,6 +80,21 @@ const EnvSchema = z.object({
   FFMPEG_PATH: z.string().default('ffmpeg'),
   /** Video streams tapped at once, each with its ffmpeg once media flows: ~16-20 fill 2 cores at 10 fps. */
   MAX_TAPS: int(1, 10000).default(64),
+
+  // pulled sources (POST /rooms/:room/sources)
+  /** Sources on this server (each an ffmpeg while it pulls), failed ones included until deleted. */
+  MAX_SOURCES: int(0, 10000).default(16),
+  MAX_SOURCES_PER_ROOM: int(1, 1000).default(4),
+  /** Sources may be on loopback, link-local and private addresses (the server's own network). */
+  SOURCE_ALLOW_PRIVATE: z.stringbool().default(false),
+  /** Host names (comma-separated) a source may have whatever they resolve to, e.g. a camera on the LAN. */
+  SOURCE_ALLOWED_HOSTS: z.string().default(''),
+  /** Pause before a source reconnects, doubled per attempt in a row without a frame (at most 60 s). */
+  SOURCE_RECONNECT_DELAY_MS: int(0, 60_000).default(1000),
+  /** A source with no frame this long (from connecting, or since its last frame) reconnects. */
+  SOURCE_STALL_TIMEOUT_MS: int(1000, 600_000).default(10_000),
+  /** Attempts in a row without a frame before a source gives up (failed). */
+  SOURCE_MAX_FAILURES: int(1, 1000).default(10),
 
   // vision
   ORT_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
@@ -201,6 +224,7 @@ export interface Config {
     maxConnectionsPerAddress: number;
     maxRoomsPerAddress: number;
   };
+  whip: { maxSessions: number; noMediaTimeoutMs: number; maxSdpBytes: number };
   tap: FrameTapOptions & { enabled: boolean; maxTaps: number };
   vision: {
     provider: Env['ORT_PROVIDER'];
@@ -223,6 +247,14 @@ export interface Config {
     /** Region-of-interest detection (VISION_TRACKING=roi); undefined: every frame searched whole. */
     regionTracking: { fullIntervalMs: number } | undefined;
     smoothing: { vaMinCutoffHz: number; vaBeta: number; expressionTauMs: number; expressionSwitchMargin: number; auTauMs: number };
+  };
+  sources: {
+    maxSources: number;
+    maxSourcesPerRoom: number;
+    policy: { allowPrivate: boolean; allowedHosts: string[] };
+    reconnectDelayMs: number;
+    stallTimeoutMs: number;
+    maxFailures: number;
   };
   events: {
     maxSubscribers: number;
@@ -324,6 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_IP,
       maxRoomsPerAddress: e.MAX_ROOMS_PER_IP,
     },
+    whip: { maxSessions: e.MAX_WHIP_SESSIONS, noMediaTimeoutMs: e.WHIP_NO_MEDIA_TIMEOUT_MS, maxSdpBytes: e.WHIP_MAX_SDP_BYTES },
     tap: {
       enabled: e.TAP_ENABLED,
       width: e.TAP_WIDTH,
@@ -362,6 +395,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         expressionSwitchMargin: e.SMOOTH_EXPRESSION_MARGIN,
         auTauMs: e.SMOOTH_AU_TAU_MS,
       },
+    },
+    sources: {
+      maxSources: e.MAX_SOURCES,
+      maxSourcesPerRoom: e.MAX_SOURCES_PER_ROOM,
+      policy: {
+        allowPrivate: e.SOURCE_ALLOW_PRIVATE,
+        allowedHosts: e.SOURCE_ALLOWED_HOSTS.split(',')
+          .map((host) => host.trim().toLowerCase().replace(/^\[|\]$/g, ''))
+          .filter((host) => host !== ''),
+      },
+      reconnectDelayMs: e.SOURCE_RECONNECT_DELAY_MS,
+      stallTimeoutMs: e.SOURCE_STALL_TIMEOUT_MS,
+      maxFailures: e.SOURCE_MAX_FAILURES,
     },
     events: {
       maxSubscribers: e.MAX_SUBSCRIBERS,

@@ -55,20 +55,22 @@ export function accessOfSocket(socket: Socket): CallAccess {
 }
 
 /**
+ * What the bearer of `token` may do in a call: under CALL_AUTH=token what its participant token says (a token
+ * that does not verify is refused, with the reason); in open mode everything, and any token is ignored.
+ */
+export async function accessOfToken(mode: Config['auth']['mode'], token: unknown, key: TokenKey): Promise<CallAccess> {
+  return mode === 'open' ? OPEN_ACCESS : accessOf(await verifyParticipantToken(token, key));
+}
+
+/**
  * socket.io middleware for the call namespace: under CALL_AUTH=token a connection without a valid
- * participant token (`auth: { token }`) is refused before it can ask anything; in open mode, every
- * connection gets OPEN_ACCESS and any token is ignored.
+ * participant token (`auth: { token }`) is refused before it can ask anything (accessOfToken).
  */
 export function callAuthMiddleware(mode: Config['auth']['mode'], key: TokenKey) {
   return (socket: Socket, next: (error?: Error) => void): void => {
-    if (mode === 'open') {
-      socket.data.access = OPEN_ACCESS;
-      next();
-      return;
-    }
-    verifyParticipantToken(socket.handshake.auth?.token, key).then(
-      (claims) => {
-        socket.data.access = accessOf(claims);
+    accessOfToken(mode, socket.handshake.auth?.token, key).then(
+      (access) => {
+        socket.data.access = access;
         next();
       },
       (error: Error) => next(new Error(`unauthorized: ${error.message}`)),

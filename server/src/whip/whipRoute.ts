@@ -1,0 +1,180 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { types } from 'mediasoup';
+import { RoomIdSchema } from '../../../protocol/roomId.ts';
+import { accessOfToken, admit, requireGrant, type CallAccess } from '../auth/callAccess.ts';
+import type { TokenKey } from '../auth/tokens.ts';
+import type { Config } from '../config.ts';
+import { RequestError } from '../errors.ts';
+import { BodyError, readBody } from '../http/requestBody.ts';
+import { createLogger } from '../log.ts';
+import { negotiate } from './negotiate.ts';
+import { parseOffer } from './offer.ts';
+import { WhipRefusal } from './refusal.ts';
+import { SDPFRAG_TYPE, restartFragment, sdpFragIce } from './sdpFrag.ts';
+import type { WhipSession, WhipSessions } from './WhipSessions.ts';
+
+const log = createLogger('whip');
+const PATH = /^\/whip\/([^/]+)(?:\/([^/]+))?$/;
+const ENDPOINT_METHODS = 'POST, OPTIONS';
+const SESSION_METHODS = 'PATCH, DELETE, OPTIONS';
+/** A publisher names itself with ?name= only in open mode; a token fixes the name. */
+const DEFAULT_NAME = 'WHIP publisher';
+
+export interface WhipRouteOptions {
+  sessions: WhipSessions;
+  /** What every room's router speaks: offers are negotiated against it before anything is created. */
+  capabilities: types.RtpCapabilities;
+  authMode: Config['auth']['mode'];
+  tokenKey: TokenKey;
+  maxSdpBytes: number;
+  maxDisplayNameLength: number;
+  analysedByDefault: boolean;
+}
+
+/**
+ * WHIP (RFC 9725): `POST /whip/:room` with an SDP offer and `Authorization: Bearer <participant token>`
+ * answers 201 with the SDP answer, the session's Location and ETag; `DELETE` on the Location ends the session,
+ * `PATCH` takes trickled candidates (not needed: the server is ICE-lite, 204) or an ICE restart (200 with the new
+ * credentials); `OPTIONS` answers CORS preflights (the origin check in front of every route already refused
+ * other sites' pages). Every refusal is a status with a text body that says why. Returns false for other paths.
+ */
+export function whipRoute(options: WhipRouteOptions) {
+  return (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
+    const match = PATH.exec(url.pathname);
+    if (!match) return false;
+    if (req.headers.origin !== undefined) {
+      res.setHeader('access-control-allow-origin', req.headers.origin);
+      res.setHeader('access-control-expose-headers', 'Location, ETag, Accept-Patch, Retry-After');
+      res.setHeader('vary', 'Origin');
+    }
+    const [, room, sessionId] = match as unknown as [string, string, string | undefined];
+    serve(req, res, url, safeDecode(room), sessionId === undefined ? undefined : safeDecode(sessionId), options).catch((error: unknown) => {
+      const refusal = refusalOf(error);
+      if (refusal.status >= 500 && !(error instanceof WhipRefusal)) log.error('WHIP request failed', { error, stack: (error as Error | undefined)?.stack });
+      if (res.headersSent) return void res.destroy();
+      // A body not read yet (refused before it was) is drained, so that the client reads the answer.
+      req.resume();
+      res.writeHead(refusal.status, { 'content-type': 'text/plain; charset=utf-8', ...refusal.headers }).end(refusal.message);
+    });
+    return true;
+  };
+}
+
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  room: string,
+  sessionId: string | undefined,
+  options: WhipRouteOptions,
+): Promise<void> {
+  const methods = sessionId === undefined ? ENDPOINT_METHODS : SESSION_METHODS;
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, {
+      allow: methods,
+      'access-control-allow-methods': methods,
+      'access-control-allow-headers': 'Authorization, Content-Type, If-Match',
+      'access-control-max-age': '600',
+      ...(sessionId === undefined ? { 'accept-post': 'application/sdp' } : { 'accept-patch': SDPFRAG_TYPE }),
+    });
+    return void res.end();
+  }
+  if (!methods.split(', ').includes(req.method ?? '')) throw new WhipRefusal(405, `${req.method} is not served here; ${methods} are`, { allow: methods });
+  const roomId = RoomIdSchema.safeParse(room);
+  if (!roomId.success) throw new WhipRefusal(400, 'bad room id');
+  const access = await authorise(req, options);
+  if (sessionId === undefined) return publish(req, res, url, roomId.data, access, options);
+  const session = options.sessions.get(sessionId);
+  if (!session || session.room.id !== roomId.data) throw new WhipRefusal(404, 'no such WHIP session (it may have ended)');
+  if (options.authMode === 'token' && (access.room !== roomId.data || access.identity !== session.identity)) {
+    throw new WhipRefusal(403, 'this token is not the one of the session');
+  }
+  if (req.method === 'DELETE') {
+    options.sessions.end(session.id, 'DELETE');
+    return void res.writeHead(200).end();
+  }
+  return patch(req, res, session, options);
+}
+
+async function publish(req: IncomingMessage, res: ServerResponse, url: URL, roomId: string, access: CallAccess, options: WhipRouteOptions): Promise<void> {
+  if (!isType(req, 'application/sdp')) throw new WhipRefusal(415, 'the offer must be sent as Content-Type: application/sdp', { 'accept-post': 'application/sdp' });
+  const spec = admit(access, roomId, url.searchParams.get('name') ?? DEFAULT_NAME, options.maxDisplayNameLength, options.analysedByDefault);
+  requireGrant(access, 'publish', 'sending media');
+  const offer = parseOffer(await body(req, options.maxSdpBytes));
+  const sections = negotiate(offer, options.capabilities);
+  const { session, answer } = await options.sessions.publish({ roomId, spec, identity: access.identity, offer, sections });
+  res
+    .writeHead(201, {
+      'content-type': 'application/sdp',
+      location: `/whip/${encodeURIComponent(roomId)}/${session.id}`,
+      etag: session.etag,
+      'accept-patch': SDPFRAG_TYPE,
+    })
+    .end(answer);
+}
+
+/** Trickled candidates are taken and not needed; new client credentials restart ICE (RFC 9725 4.3, 4.4). */
+async function patch(req: IncomingMessage, res: ServerResponse, session: WhipSession, options: WhipRouteOptions): Promise<void> {
+  if (!isType(req, SDPFRAG_TYPE)) throw new WhipRefusal(415, `a PATCH must be sent as Content-Type: ${SDPFRAG_TYPE}`, { 'accept-patch': SDPFRAG_TYPE });
+  const ifMatch = req.headers['if-match'];
+  if (ifMatch === undefined) throw new WhipRefusal(428, 'a PATCH needs If-Match: the session\'s ETag, or * for an ICE restart');
+  if (ifMatch !== '*' && ifMatch !== session.etag) throw new WhipRefusal(412, 'If-Match is not the session\'s ETag (an ICE restart changed it)');
+  const clientIce = sdpFragIce(await body(req, options.maxSdpBytes));
+  const restart =
+    clientIce !== undefined &&
+    (clientIce.usernameFragment !== session.clientIce?.usernameFragment || clientIce.password !== session.clientIce?.password);
+  if (!restart) return void res.writeHead(204, { etag: session.etag }).end();
+  const ice = await options.sessions.restartIce(session, clientIce);
+  res
+    .writeHead(200, { 'content-type': SDPFRAG_TYPE, etag: session.etag })
+    .end(restartFragment(ice, session.transport.iceCandidates, session.bundleMid));
+}
+
+/** The bearer's access: a participant token under CALL_AUTH=token; everything in open mode (any token ignored). */
+async function authorise(req: IncomingMessage, options: WhipRouteOptions): Promise<CallAccess> {
+  const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+  try {
+    return await accessOfToken(options.authMode, bearer, options.tokenKey);
+  } catch (error) {
+    throw new WhipRefusal(401, `unauthorized: ${(error as Error).message} (a participant token is expected)`, { 'www-authenticate': 'Bearer' });
+  }
+}
+
+async function body(req: IncomingMessage, maxBytes: number): Promise<string> {
+  try {
+    return await readBody(req, maxBytes);
+  } catch (error) {
+    if (error instanceof BodyError) throw new WhipRefusal(error.status, error.message);
+    throw error;
+  }
+}
+
+function isType(req: IncomingMessage, type: string): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === type;
+}
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** How the rooms' and peers' refusals read over HTTP; anything else is our fault, said without its insides. */
+function refusalOf(error: unknown): WhipRefusal {
+  if (error instanceof WhipRefusal) return error;
+  if (error instanceof RequestError) {
+    switch (error.code) {
+      case 'FORBIDDEN':
+        return new WhipRefusal(403, error.message);
+      case 'LIMIT_EXCEEDED':
+        return new WhipRefusal(429, error.message, { 'retry-after': '10' });
+      case 'NOT_FOUND':
+        return new WhipRefusal(404, error.message);
+      default:
+        return new WhipRefusal(400, error.message);
+    }
+  }
+  return new WhipRefusal(500, 'the WHIP session could not be set up');
+}
