@@ -1,9 +1,9 @@
-import { EMPTY, catchError, endWith, finalize, ignoreElements, mergeMap, takeUntil, tap } from 'rxjs';
+import { EMPTY, catchError, endWith, finalize, ignoreElements, mergeMap, takeUntil, tap, type Observable } from 'rxjs';
 import type { Config } from './config.ts';
 import type { AffectHub } from './events/AffectHub.ts';
 import { StreamEvents } from './events/StreamEvents.ts';
 import { createLogger } from './log.ts';
-import type { FrameStream, FrameTaps } from './media/FrameTaps.ts';
+import type { FrameStream } from './media/FrameTaps.ts';
 import type { Metrics } from './metrics.ts';
 import { createAffectInference } from './pipeline/affectInference.ts';
 import { analysisLoad, RecentFrames, type AnalysisLoad } from './pipeline/analysisLoad.ts';
@@ -24,7 +24,8 @@ export interface AffectService {
 const MAX_REMEMBERED_STREAMS = 10_000;
 
 export interface AffectServiceDeps {
-  taps: FrameTaps;
+  /** Every stream to analyse as it starts: the frame taps' (call participants, WHIP) and the pulled sources'. */
+  streams$: Observable<FrameStream>;
   detector: FaceDetector;
   model: AffectModel;
   hub: AffectHub;
@@ -33,12 +34,12 @@ export interface AffectServiceDeps {
 }
 
 /**
- * Runs the analysis pipeline on every tapped stream and publishes its events: frames -> faces ->
+ * Runs the analysis pipeline on every stream (tapped or pulled) and publishes its events: frames -> faces ->
  * affect -> events. One micro-batcher is shared by all streams; everything else is per stream, and a
  * fault in one stream ends that stream's analysis only.
  */
 export function startAffectService(deps: AffectServiceDeps): AffectService {
-  const { taps, detector, model, hub, metrics, options } = deps;
+  const { streams$, detector, model, hub, metrics, options } = deps;
   const turns = createFairTurns(options.concurrency);
   const recent = new RecentFrames();
   /** Each analysed stream's latest analysisFps. */
@@ -108,7 +109,7 @@ export function startAffectService(deps: AffectServiceDeps): AffectService {
     );
   };
 
-  const subscription = taps.streams$.pipe(mergeMap(analyseOne)).subscribe();
+  const subscription = streams$.pipe(mergeMap(analyseOne)).subscribe();
   const load = () => analysisLoad(turns, recent, streams, streamFps.values(), Date.now());
   metrics.observeAnalysisLoad(load);
   return { load, stop: () => subscription.unsubscribe() };

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EMPTY, merge, type Observable } from 'rxjs';
 import { Server as SocketIoServer } from 'socket.io';
 import { MAX_REQUEST_BYTES } from '../../protocol/signaling.ts';
 import type { ParticipantUpdate } from '../../protocol/affect-subscriber.ts';
@@ -23,7 +24,9 @@ import { clientAddress } from './http/clientAddress.ts';
 import { createHttpServer } from './http/httpServer.ts';
 import { requestOriginAllowed } from './http/origin.ts';
 import { createLogger, setLogLevel } from './log.ts';
-import { FrameTaps } from './media/FrameTaps.ts';
+import { FrameTaps, type FrameStream } from './media/FrameTaps.ts';
+import { Sources } from './ingest/Sources.ts';
+import { sourcesRoute } from './ingest/sourcesRoute.ts';
 import { createMetrics, type Metrics, type SfuCounts } from './metrics.ts';
 import { AddressQuota } from './signaling/AddressQuota.ts';
 import { limitConnectionsPerAddress } from './signaling/connectionQuota.ts';
@@ -49,6 +52,8 @@ export interface App {
   pool: WorkerPool;
   /** Undefined when the tap is disabled by configuration. */
   taps: FrameTaps | undefined;
+  /** Pulled sources (`/rooms/:room/sources`). */
+  sources: Sources;
   metrics: Metrics;
   hub: AffectHub;
   whip: WhipSessions;
@@ -95,6 +100,9 @@ export async function startApp(config: Config): Promise<App> {
       throw error;
     }));
   const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics) : undefined;
+  // TAP_ENABLED=false decodes no video at all, a pulled source's included.
+  const maxSources = config.tap.enabled ? config.sources.maxSources : 0;
+  const sources = new Sources(rooms, { ...config.tap, ...config.sources, maxSources, place: cluster?.place }, metrics);
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
   if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
   const whip = new WhipSessions(rooms, metrics, { ...config.whip, place: cluster?.place });
@@ -108,6 +116,7 @@ export async function startApp(config: Config): Promise<App> {
     const usage = {
       rooms: { used: counts.rooms, limit: config.limits.maxRooms },
       taps: { used: taps?.size ?? 0, limit: config.tap.maxTaps },
+      sources: { used: sources.size, limit: config.sources.maxSources },
       subscribers: { used: hub.subscriberCount, limit: config.events.maxSubscribers },
     };
     return { counts, usage };
@@ -121,6 +130,7 @@ export async function startApp(config: Config): Promise<App> {
     metricsToken: config.metricsToken,
     idleTimeoutMs: config.httpIdleTimeoutMs,
     routes: [
+      sourcesRoute(sources, key),
       historyRoute({
         tokenKey: key,
         history: cluster?.history,
@@ -147,6 +157,7 @@ export async function startApp(config: Config): Promise<App> {
         ...counts,
         whipSessions: whip.size,
         taps: usage.taps.used,
+        sources: usage.sources.used,
         subscribers: usage.subscribers.used,
         ...(load && { analysis: load }),
         ...(view && { cluster: view }),
@@ -242,7 +253,9 @@ export async function startApp(config: Config): Promise<App> {
     }),
   });
   if (!config.analysis.enabled) log.warn('analysis off (ANALYSIS_ENABLED=false): calls work, faces are not analysed');
-  const analysis = taps && config.analysis.enabled ? await startAnalysis(config, taps, hub, metrics) : undefined;
+  // Every stream is analysed alike: a call participant's or WHIP publisher's tapped video, or a pulled source.
+  const streams$ = merge(taps?.streams$ ?? EMPTY, sources.streams$);
+  const analysis = taps && config.analysis.enabled ? await startAnalysis(config, streams$, hub, metrics) : undefined;
 
   httpServer.listen(config.port, config.host);
   await once(httpServer, 'listening');
@@ -256,6 +269,7 @@ export async function startApp(config: Config): Promise<App> {
     rooms,
     pool,
     taps,
+    sources,
     metrics,
     hub,
     whip,
@@ -269,6 +283,7 @@ export async function startApp(config: Config): Promise<App> {
     async close() {
       // First, while the analysis runs: the publishers' faces are lost (face-lost events) like a leaving participant's.
       whip.closeAll();
+      sources.closeAll();
       await analysis?.stop();
       taps?.closeAll();
       hub.close();
@@ -312,7 +327,7 @@ interface Analysis {
 }
 
 /** Loads the models (in vision worker threads unless VISION_WORKERS=0) and analyses every tapped stream. */
-async function startAnalysis(config: Config, taps: FrameTaps, hub: AffectHub, metrics: Metrics): Promise<Analysis> {
+async function startAnalysis(config: Config, streams$: Observable<FrameStream>, hub: AffectHub, metrics: Metrics): Promise<Analysis> {
   const { vision } = config;
   const sessionOptions = { provider: vision.provider, intraOpThreads: vision.intraOpThreads, interOpThreads: vision.interOpThreads };
   const detectorOptions = { model: vision.detectorModel, minScore: vision.detectorMinScore };
@@ -337,7 +352,7 @@ async function startAnalysis(config: Config, taps: FrameTaps, hub: AffectHub, me
     };
   }
   log.info('analysis on', { detector: detector.model, model: `${model.info.name} ${model.info.version}`, visionWorkers: vision.workers });
-  const service = startAffectService({ taps, detector, model, hub, metrics, options: config.analysis });
+  const service = startAffectService({ streams$, detector, model, hub, metrics, options: config.analysis });
   return {
     load: service.load,
     async stop() {
