@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { cueText, vttCue } from '../../../client/src/recording/webvtt.ts';
 import type { AffectEvent, AffectStreamEvent } from '../../../protocol/affect-event.ts';
 import type { AffectModelInfo } from '../vision/affectContract.ts';
@@ -19,6 +19,8 @@ class OutputFile {
   #buffer = '';
   constructor(readonly path: string) {
     this.#fd = openSync(`${path}${PARTIAL_SUFFIX}`, 'w');
+    // A whole file of an earlier run would pass for this run's result.
+    rmSync(path, { force: true });
   }
   write(text: string): void {
     this.#buffer += text;
