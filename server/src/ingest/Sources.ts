@@ -3,6 +3,7 @@ import { Observable, Subject } from 'rxjs';
 import type { CreateSourceRequest, SourceInfo } from '../../../protocol/sources.ts';
 import type { Placement } from '../cluster/placement.ts';
 import { RequestError } from '../errors.ts';
+import { HttpRefusal } from '../http/HttpRefusal.ts';
 import { createLogger } from '../log.ts';
 import type { FrameStream } from '../media/FrameTaps.ts';
 import type { Metrics } from '../metrics.ts';
@@ -21,16 +22,8 @@ export interface SourcesOptions extends PulledSourceOptions {
 }
 
 /** Why a source was not added or found: an HTTP status and words for the client. */
-export class SourceRefusal extends Error {
+export class SourceRefusal extends HttpRefusal {
   override name = 'SourceRefusal';
-  constructor(
-    readonly status: number,
-    message: string,
-    /** Headers the status calls for (Allow, Location). */
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
 }
 
 /**
