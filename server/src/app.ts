@@ -116,7 +116,8 @@ export async function startApp(config: Config): Promise<App> {
     const usage = {
       rooms: { used: counts.rooms, limit: config.limits.maxRooms },
       taps: { used: taps?.size ?? 0, limit: config.tap.maxTaps },
-      sources: { used: sources.size, limit: config.sources.maxSources },
+      // No sources allowed is no pressure.
+      ...(maxSources > 0 && { sources: { used: sources.size, limit: maxSources } }),
       subscribers: { used: hub.subscriberCount, limit: config.events.maxSubscribers },
     };
     return { counts, usage };
@@ -157,7 +158,7 @@ export async function startApp(config: Config): Promise<App> {
         ...counts,
         whipSessions: whip.size,
         taps: usage.taps.used,
-        sources: usage.sources.used,
+        sources: sources.size,
         subscribers: usage.subscribers.used,
         ...(load && { analysis: load }),
         ...(view && { cluster: view }),
