@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { redacted, withoutCredentials } from '../../server/src/ingest/resolveSource.ts';
 import { addressRefusal, checkAddresses, checkSourceUrl, type SourcePolicy } from '../../server/src/ingest/sourceAddress.ts';
 
 const STRICT: SourcePolicy = { allowPrivate: false, allowedHosts: [] };
@@ -92,5 +93,14 @@ describe('checkAddresses', () => {
     expect(checkAddresses('127.0.0.1', ['127.0.0.1'], { allowPrivate: true, allowedHosts: [] }).ok).toBe(true);
     expect(checkAddresses('cam.lan', ['192.168.1.20'], { allowPrivate: false, allowedHosts: ['cam.lan'] }).ok).toBe(true);
     expect(checkAddresses('other.lan', ['192.168.1.21'], { allowPrivate: false, allowedHosts: ['cam.lan'] }).ok).toBe(false);
+  });
+});
+
+describe('withoutCredentials', () => {
+  it('leaves user and password out of every URL in a log line', () => {
+    expect(withoutCredentials('rtsp://admin:s3cret@203.0.113.7:554/x: Connection refused; rtmp://u@h/a')).toBe(
+      'rtsp://203.0.113.7:554/x: Connection refused; rtmp://h/a',
+    );
+    expect(redacted('rtsp://admin:s3cret@cam.example.com/stream')).toBe('rtsp://cam.example.com/stream');
   });
 });

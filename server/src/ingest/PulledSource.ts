@@ -6,7 +6,7 @@ import type { Frame } from '../media/Frame.ts';
 import type { FrameTapOptions } from '../media/FrameTap.ts';
 import { restartDelayMs } from '../media/FrameTap.ts';
 import type { Metrics } from '../metrics.ts';
-import { redacted, resolveSource, type Lookup, type ResolvedSource } from './resolveSource.ts';
+import { redacted, resolveSource, withoutCredentials, type Lookup, type ResolvedSource } from './resolveSource.ts';
 import type { SourcePolicy } from './sourceAddress.ts';
 import { sourceInput } from './sourceInput.ts';
 
@@ -130,8 +130,10 @@ export class PulledSource {
     decoder.once('exit', ({ expected, code, signal, lastLog }) => {
       this.metrics.decoders.dec();
       if (expected || this.#closed || decoder !== this.#decoder) return;
-      const reason = lastLog.at(-1) ?? `ffmpeg exited (${signal ?? code})`;
-      log.warn('source connection ended', { sourceId: this.ids.id, code, signal, lastLog: lastLog.slice(-5) });
+      // Its last words, less the statistics it prints on the way out.
+      const said = lastLog.filter((line) => !/^(frame=|video:)/.test(line)).map(withoutCredentials);
+      const reason = said.at(-1) ?? `ffmpeg exited (${signal ?? code})`;
+      log.warn('source connection ended', { sourceId: this.ids.id, code, signal, lastLog: said.slice(-3) });
       this.#retry(reason);
     });
     clearInterval(this.#watchdog);

@@ -58,6 +58,11 @@ export function redacted(url: URL | string): string {
   return copy.href;
 }
 
+/** ffmpeg's log lines name the URL it opens, password and all: what is shown of them leaves that out. */
+export function withoutCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1');
+}
+
 function pinned(url: URL, scheme: SourceScheme, address: string): string {
   if (scheme === 'rtsps' || scheme === 'rtmps') return url.href;
   const copy = new URL(url);
