@@ -19,6 +19,7 @@ export class Tile {
   readonly #overlayButton = document.createElement('button');
   readonly #recordButton = document.createElement('button');
   readonly #status = document.createElement('p');
+  readonly #noVideo = document.createElement('p');
   #recorder: TileRecorder | undefined;
   #name = '';
   #pinned = false;
@@ -55,6 +56,8 @@ export class Tile {
     this.#status.className = 'tile-status';
     this.#status.setAttribute('role', 'status');
     this.#analysis.className = 'analysis';
+    this.#noVideo.className = 'no-video';
+    this.#noVideo.textContent = 'No video shown';
 
     const top = document.createElement('div');
     top.className = 'tile-top';
@@ -65,7 +68,7 @@ export class Tile {
     const bottom = document.createElement('div');
     bottom.className = 'tile-bottom';
     bottom.append(this.#caption, this.#overlay.latencyText);
-    this.element.append(this.video, this.#overlay.canvas, top, this.#status, bottom, this.#overlay.labels);
+    this.element.append(this.video, this.#noVideo, this.#overlay.canvas, top, this.#status, bottom, this.#overlay.labels);
 
     // The full overlay panel on demand: pointer over the tile, keyboard focus in it, or a tap (phones).
     this.element.addEventListener('pointerenter', () => ((this.#hovered = true), this.#showDetail()));
@@ -75,6 +78,7 @@ export class Tile {
     this.element.addEventListener('click', () => ((this.#tapped = !this.#tapped), this.#showDetail()));
     this.rename(name);
     this.setAnalysed(undefined);
+    this.#showVideo();
   }
 
   /** The self tile is made before the server has named this peer; its events arrive under that name. */
@@ -84,6 +88,16 @@ export class Tile {
 
   get stream(): MediaStream {
     return this.video.srcObject as MediaStream;
+  }
+
+  addTrack(track: MediaStreamTrack): void {
+    this.stream.addTrack(track);
+    this.#showVideo();
+  }
+
+  removeTrack(track: MediaStreamTrack): void {
+    this.stream.removeTrack(track);
+    this.#showVideo();
   }
 
   /** The name the person joined with (the self view shows "(you)" after it). */
@@ -126,6 +140,14 @@ export class Tile {
     this.#overlay.dispose();
     void this.#recorder?.stop();
     this.element.remove();
+  }
+
+  /**
+   * A participant without video (camera off, or a source the server pulls and analyses itself) is a tile
+   * that says so; its faces' overlay is drawn on it all the same.
+   */
+  #showVideo(): void {
+    this.#noVideo.hidden = this.self || this.stream.getVideoTracks().length > 0;
   }
 
   #showAnalysis(): void {

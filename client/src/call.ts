@@ -65,8 +65,8 @@ const view: CallView = {
     if (session && peerId === session.peerId) showAnalysis(analysed, session.analysisGranted);
   },
   removePeer: removeTile,
-  setPeerTrack: (peerId, track) => tile(peerId).stream.addTrack(track),
-  removePeerTrack: (peerId, track) => tiles.get(peerId)?.stream.removeTrack(track),
+  setPeerTrack: (peerId, track) => tile(peerId).addTrack(track),
+  removePeerTrack: (peerId, track) => tiles.get(peerId)?.removeTrack(track),
   setStatus: (text) => (status.textContent = text),
   affect: (event) => tiles.get(event.peerId)?.affect(event),
   ended: (reason) => {

@@ -12,6 +12,7 @@ import type { WebhookPayload } from '../../protocol/webhooks.ts';
 import type { AffectSubscriber } from '../../client/src/AffectSubscriber.ts';
 import type { App } from '../../server/src/app.ts';
 import { signIngestToken, tokenKey } from '../../server/src/auth/tokens.ts';
+import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
 import { metricValue, startTestServer } from '../helpers/server.ts';
 import { faceVideoMp4, fileServer, freePort, rtmpServer, sourceDecoders, stop } from './localServers.ts';
@@ -138,6 +139,24 @@ describe('a pulled RTMP source', () => {
     await expect
       .poll(() => webhooks.some((w) => w.event === 'affect' && w.faces?.some((f) => f.peerId === source.peerId)), { timeout: 10_000 })
       .toBe(true);
+  });
+
+  it('is a tile on the call page: its name, analysed, no video shown, its face drawn by the overlay', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await joinCall(page, app.url, ROOM, 'Viewer');
+      const tile = page.locator(`[data-peer-id="${source.peerId}"]`);
+      await expect.poll(() => tile.locator('figcaption').textContent(), { timeout: 10_000 }).toBe('Lobby camera');
+      expect(await tile.locator('.analysis').textContent()).toBe('Analysed');
+      expect(await tile.locator('.no-video').isVisible()).toBe(true);
+      // The overlay mirrors the faces it draws as text: the source's face, with its expression.
+      await expect.poll(() => tile.locator('.affect-labels').textContent(), { timeout: 10_000 }).toMatch(/^Face 1: \w+ \d+%/);
+      // A participant with a camera shows its video, without the notice.
+      expect(await page.locator('.tile.self .no-video').isVisible()).toBe(false);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('reconnects when its server goes and comes back, and its events resume', async () => {
