@@ -65,7 +65,10 @@ export class WhipSessions {
     private readonly rooms: Rooms,
     private readonly metrics: Metrics,
     private readonly options: WhipSessionsOptions,
-  ) {}
+  ) {
+    // Scraped as 0 from the start, not absent until the first session.
+    this.#count();
+  }
 
   /** Sessions open, and being set up. */
   get size(): number {

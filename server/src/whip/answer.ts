@@ -34,7 +34,8 @@ export function writeAnswer(sections: AnswerSection[], offerSetup: Offer['setup'
     's=-',
     't=0 0',
     'a=ice-lite',
-    `a=group:BUNDLE ${accepted.map((s) => s.mid ?? '').join(' ')}`.trimEnd(),
+    // An offer without mids has one section on the transport (negotiate), and nothing to group.
+    ...(accepted.every((s) => s.mid !== undefined) ? [`a=group:BUNDLE ${accepted.map((s) => s.mid).join(' ')}`] : []),
   ];
   for (const section of sections) {
     if (!section.accepted) {

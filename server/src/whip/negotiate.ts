@@ -72,9 +72,9 @@ function producerParameters(media: OfferedMedia, kind: types.MediaKind, capabili
   }
   if (!chosen) return undefined;
   const { offered, capability } = chosen;
-  const feedback = (capability.rtcpFeedback ?? []).filter((fb) =>
-    offered.rtcpFeedback.some((o) => o.type === fb.type && (o.parameter ?? '') === (fb.parameter ?? '')),
-  );
+  const feedback = (capability.rtcpFeedback ?? [])
+    .filter((fb) => offered.rtcpFeedback.some((o) => o.type === fb.type && (o.parameter ?? '') === (fb.parameter ?? '')))
+    .map(({ type, parameter }) => ({ type, ...(parameter && { parameter }) }));
   const codecs: types.RtpCodecParameters[] = [
     {
       mimeType: capability.mimeType,

@@ -58,7 +58,8 @@ const TEXT_PARAMETERS = new Set(['profile-level-id']);
 
 export function parseOffer(sdp: string): Offer {
   const lines = sdp.split(/\r?\n/);
-  if (lines.at(-1) === '') lines.pop();
+  // The last line's end, and blank lines a file or a shell added after it.
+  while (lines.at(-1) === '') lines.pop();
   if (lines[0] !== 'v=0') throw badSdp('it must start with v=0');
   let session: SessionAttributes = { fingerprints: [], setup: undefined, ufrag: undefined, pwd: undefined };
   const sessionLevel = session;
@@ -89,17 +90,21 @@ export function parseOffer(sdp: string): Offer {
     applyMediaAttribute(current, name, rest, number);
   });
   if (media.length === 0) throw badSdp('no media section');
-  const first = media[0]!.attributes;
-  const fingerprints = sessionLevel.fingerprints.length > 0 ? sessionLevel.fingerprints : first.fingerprints;
+  // One transport carries every section: its DTLS and ICE attributes are the session's, or those of the first
+  // section that has them (a declined section may have none).
+  const first = media.find((m) => m.attributes.fingerprints.length > 0)?.attributes;
+  const fingerprints = sessionLevel.fingerprints.length > 0 ? sessionLevel.fingerprints : (first?.fingerprints ?? []);
   if (fingerprints.length === 0) throw badSdp('no a=fingerprint: media must be DTLS-SRTP');
-  const ufrag = sessionLevel.ufrag ?? first.ufrag;
-  const pwd = sessionLevel.pwd ?? first.pwd;
+  const ufrag = sessionLevel.ufrag ?? first?.ufrag;
+  const pwd = sessionLevel.pwd ?? first?.pwd;
   return {
     fingerprints,
-    setup: sessionLevel.setup ?? first.setup ?? 'actpass',
+    setup: sessionLevel.setup ?? first?.setup ?? 'actpass',
     ice: ufrag !== undefined && pwd !== undefined ? { usernameFragment: ufrag, password: pwd } : undefined,
     bundle: bundle ?? [],
     media: media.map(({ attributes: _, pending, ...section }) => {
+      // An a=rtpmap for a payload type the m= line does not list is not offered.
+      section.codecs = section.codecs.filter((c) => section.formats.includes(String(c.payloadType)));
       // Firefox writes a=fmtp and a=rtcp-fb before the a=rtpmap they refer to.
       for (const { payloadType, parameters } of pending.fmtp) {
         const codec = section.codecs.find((c) => c.payloadType === payloadType);
