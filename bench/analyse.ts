@@ -129,6 +129,7 @@ function describe(label: string, m: Sampled) {
     msPerFrame: {
       decode: perFrame(m.ffmpegCpuS * 1000),
       detect: perFrame(s.detectorMs),
+      detectRoundTrip: perFrame(s.detectRoundTripMs),
       alignAndModel: perFrame(s.modelMs),
       nodeCpu: perFrame(m.nodeCpuS * 1000),
     },
@@ -138,7 +139,7 @@ function describe(label: string, m: Sampled) {
   };
   console.log(
     `${label}: ${row.frames} frames in ${fmt(wallS)} s = ${fmt(row.framesPerS)} frames/s, ${fmt(row.realtime)}x realtime; ` +
-      `per frame ms: decode ${fmt(row.msPerFrame.decode, 2)}, detect ${fmt(row.msPerFrame.detect, 2)}, align+model ${fmt(row.msPerFrame.alignAndModel, 2)}, ` +
+      `per frame ms: decode ${fmt(row.msPerFrame.decode, 2)}, detect ${fmt(row.msPerFrame.detect, 2)} (round trip ${fmt(row.msPerFrame.detectRoundTrip, 2)}), align+model ${fmt(row.msPerFrame.alignAndModel, 2)}, ` +
       `Node CPU (main thread + workers) ${fmt(row.msPerFrame.nodeCpu, 2)}; ${fmt(row.facesPerModelCall)} faces per model call; ` +
       `${fmt(row.cpuCoresBusy, 2)} cores busy; RSS peak ${fmt(m.rss.peakMb, 0)} MB (+ ffmpeg ${fmt(m.rss.ffmpegPeakMb, 0)} MB)`,
   );

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AffectStreamEventSchema, type AffectEvent, type AffectStreamEvent } from '../../protocol/affect-event.ts';
-import { faceVideoMp4, audioOnly, noFaces, portraitFaceVideo, variableRateFaceVideo } from './media.ts';
+import { promisify } from 'node:util';
+import { audioOnly, faceVideoMp4, faceVideoWithAudio, noFaces, portraitFaceVideo, variableRateFaceVideo } from './media.ts';
 
 /** The CLI as a user runs it; resolves with its exit code and output whatever the code. */
 function analyse(...args: string[]): Promise<{ code: number; stderr: string }> {
@@ -105,6 +106,36 @@ describe('npm run analyse on the face video (real ffmpeg, vision workers, model)
     const steps = new Set(times.slice(1).map((t, i) => Math.round(t - times[i]!)));
     // 40 ms between frames where all were kept, 80 where every other one was dropped.
     expect([...steps].sort()).toEqual([40, 80]);
+  });
+});
+
+/** How many pixels of the frame at `seconds` are the overlay's green (the box outline). */
+async function greenPixels(video: string, seconds: number): Promise<number> {
+  const { stdout } = await promisify(execFile)(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-ss', String(seconds), '-i', video, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
+  let n = 0;
+  for (let i = 0; i < stdout.length; i += 3) if (stdout[i + 1]! > 170 && stdout[i]! < 130 && stdout[i + 2]! < 130) n++;
+  return n;
+}
+
+describe('npm run analyse --overlay', () => {
+  it('draws the faces into a copy of the part analysed, its audio kept', async () => {
+    const source = await faceVideoWithAudio(4);
+    const overlay = path.join(out, 'overlay.mp4');
+    const { code, stderr } = await analyse(source, '--start', '1', '--duration', '2', '--jsonl', '--out', out, '--overlay', overlay);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(`-> ${path.join(out, 'cap12-tone-4s.jsonl')}, ${overlay}`);
+    const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,duration', '-of', 'csv=p=0', overlay]);
+    const streams = stdout.trim().split('\n').map((line) => line.split(','));
+    expect(streams.map(([type]) => type)).toEqual(['video', 'audio']);
+    for (const [, duration] of streams) expect(Number(duration)).toBeCloseTo(2, 1);
+    // The box is drawn: the overlay's frame has its outline's green, the source's frame at the same time has little.
+    expect(await greenPixels(overlay, 1)).toBeGreaterThan(500);
+    expect(await greenPixels(source, 2)).toBeLessThan(100);
+    expect((await analyse(clip, clip, '--out', out, '--overlay', overlay)).code).toBe(2);
   });
 });
 

@@ -49,3 +49,11 @@ export async function variableRateFaceVideo(): Promise<string> {
     ffmpeg(['-i', mp4, '-vf', "select='not(between(n,25,74)*mod(n,2))'", '-fps_mode', 'vfr', '-c:v', 'libx264', '-preset', 'veryfast', tmp]),
   );
 }
+
+/** The face video with a tone as its sound track: an overlay must keep the audio. */
+export async function faceVideoWithAudio(seconds: number): Promise<string> {
+  const mp4 = await faceVideoMp4(seconds);
+  return cached(`cap12-tone-${seconds}s.mp4`, (tmp) =>
+    ffmpeg(['-i', mp4, '-f', 'lavfi', '-i', `sine=frequency=300:duration=${seconds}`, '-c:v', 'copy', '-c:a', 'aac', '-shortest', tmp]),
+  );
+}

@@ -2,18 +2,20 @@
  * Analyses recorded video with the live service's detector, tracker, model and smoothing (see README, "Analyse
  * recorded video"):
  *   npm run analyse -- INPUT [INPUT...] --out DIR|FILE [--jsonl] [--csv] [--vtt] [--fps N|all] [--raw]
- *                      [--start T] [--duration T] [--faces N] [--max-size PX] [--workers N] [--quiet]
+ *                      [--start T] [--duration T] [--faces N] [--max-size PX] [--workers N] [--overlay FILE] [--quiet]
  * Exit codes: 0 complete, 1 analysis fault, 2 usage, 3 no faces, 4 input cut off or damaged (partial output),
  * 5 no video stream, 6 unreadable input, 130 interrupted (partial output); several inputs: the worst.
  */
 import { mkdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { OUTCOMES, USAGE_EXIT_CODE, worstOutcome, type Outcome } from '../offline/AnalyseError.ts';
-import { analyseVideo, type AnalyseSummary } from '../offline/analyseVideo.ts';
+import { analyseVideo, fanOut, type AnalyseSummary } from '../offline/analyseVideo.ts';
 import { OUTPUT_FORMATS, outputFiles, type OutputFormat } from '../offline/outputFiles.ts';
+import { overlaySubtitles, renderOverlay } from '../offline/overlayVideo.ts';
 import { progressLine, summaryLine } from '../offline/progressLine.ts';
 import { VisionWorkers } from '../vision/VisionWorkers.ts';
 
@@ -30,6 +32,7 @@ const USAGE = `usage: npm run analyse -- INPUT [INPUT...] --out DIR|FILE [option
   --faces N        only the N largest faces of each frame
   --max-size PX    the longer side is scaled down to this first (default 1920; never up)
   --workers N      vision worker threads (default: one per core)
+  --overlay FILE   also the video (the part analysed) with the faces drawn, its audio kept (one INPUT)
   --quiet          no progress line
 exit codes: 0 complete, 1 analysis fault, 2 usage, 3 no faces, 4 input cut off or damaged (partial output),
   5 no video stream, 6 unreadable input, 130 interrupted (partial output); several inputs: the worst`;
@@ -71,7 +74,7 @@ function parseCommandLine(argv: string[]) {
     },
   });
   if (values.help) return undefined;
-  if (values.overlay !== undefined) throw new UsageError('--overlay is not available yet: draw the VTT or JSONL output instead');
+  if (values.overlay !== undefined && positionals.length > 1) throw new UsageError('--overlay FILE takes one INPUT');
   if (positionals.length === 0) throw new UsageError('no INPUT given');
   if (!values.out) throw new UsageError('--out DIR|FILE is required');
   const fps = values.fps === 'all' ? 'all' : Number(values.fps);
@@ -97,6 +100,7 @@ function parseCommandLine(argv: string[]) {
     maxFaces: parsePositive('faces', values.faces),
     maxSide: parsePositive('max-size', values['max-size'])!,
     workers: parsePositive('workers', values.workers) ?? os.availableParallelism(),
+    overlay: values.overlay,
     quiet: values.quiet,
   } as const;
 }
@@ -156,11 +160,13 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const tty = process.stderr.isTTY && !args.quiet;
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'analyse-'));
   const summaries: AnalyseSummary[] = [];
   try {
     for (const [i, input] of args.inputs.entries()) {
       if (abort.signal.aborted) break;
       const outputs = outputFiles(args.stems[i]!, args.formats, workers.model.info);
+      const overlay = args.overlay ? overlaySubtitles(path.join(scratch, 'overlay.ass'), args.startMs ?? 0) : undefined;
       let shown = 0;
       const summary = await analyseVideo({
         input,
@@ -174,7 +180,7 @@ async function main(): Promise<number> {
         detector: workers.detector,
         model: workers.model,
         analysis: config.analysis,
-        sink: outputs.sink,
+        sink: overlay ? fanOut(outputs.sink, overlay) : outputs.sink,
         signal: abort.signal,
         onProgress: (progress) => {
           const now = Date.now();
@@ -184,11 +190,23 @@ async function main(): Promise<number> {
         },
       });
       if (tty && shown) process.stderr.write('\r\x1b[K');
+      if (overlay?.written && args.overlay && summary.outcome !== 'interrupted') {
+        if (tty) process.stderr.write(`drawing the overlay into ${args.overlay}...`);
+        try {
+          await renderOverlay({ input, assPath: path.join(scratch, 'overlay.ass'), out: args.overlay, startMs: args.startMs, durationMs: args.durationMs });
+          outputs.written.push(args.overlay);
+        } catch (error) {
+          summary.message = [summary.message, (error as Error).message].filter(Boolean).join('; ');
+          if (summary.outcome === 'complete') summary.outcome = 'failed';
+        }
+        if (tty) process.stderr.write('\r\x1b[K');
+      }
       process.stderr.write(`${summaryLine(summary, outputs.written)}\n`);
       summaries.push(summary);
     }
   } finally {
     await workers.close();
+    await rm(scratch, { recursive: true, force: true });
   }
   const outcomes: Outcome[] = summaries.map((s) => s.outcome);
   if (abort.signal.aborted) outcomes.push('interrupted');
