@@ -155,6 +155,19 @@ describe('WHIP sessions', () => {
       body: 'a=end-of-candidates\r\n',
     });
     expect(patchStale.status).toBe(412);
+    const patchUnconditional = await fetch(resource, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${mine}`, 'content-type': 'application/trickle-ice-sdpfrag' },
+      body: 'a=end-of-candidates\r\n',
+    });
+    expect(patchUnconditional.status).toBe(428);
+    const patchJson = await fetch(resource, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${mine}`, 'content-type': 'application/json', 'if-match': created.headers.get('etag')! },
+      body: '{}',
+    });
+    expect(patchJson.status).toBe(415);
+    expect(await patchJson.text()).toMatch(/application\/trickle-ice-sdpfrag/);
     const deleted = await fetch(resource, { method: 'DELETE', headers: { authorization: `Bearer ${mine}` } });
     expect(deleted.status).toBe(200);
     await expectBaseline();
