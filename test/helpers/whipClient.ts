@@ -45,12 +45,21 @@ export async function whipClientPage(browser: BrowserContext, origin: string): P
  * In the page, as a WHIP client does (RFC 9725): the camera (and microphone) on a sendonly RTCPeerConnection,
  * its offer POSTed to `endpoint`, the answer applied. No candidates are waited for: the server is ICE-lite.
  */
-export function publish(page: Page, endpoint: string, token: string | undefined, audio = true): Promise<Published> {
+export function publish(page: Page, endpoint: string, token: string | undefined, audio = true, video: 'any' | 'H264' = 'any'): Promise<Published> {
   return page.evaluate(
-    async ({ endpoint, token, audio }) => {
+    async ({ endpoint, token, audio, video }) => {
       const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
       const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio });
-      for (const track of media.getTracks()) pc.addTransceiver(track, { direction: 'sendonly' });
+      for (const track of media.getTracks()) {
+        const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+        // Only constrained-baseline H.264 (and its retransmissions) offered, as OBS offers it.
+        if (track.kind === 'video' && video === 'H264') {
+          const codecs = RTCRtpSender.getCapabilities('video')!.codecs.filter(
+            (c) => /video\/rtx/i.test(c.mimeType) || (/H264/i.test(c.mimeType) && /42e01f/.test(c.sdpFmtpLine ?? '') && /packetization-mode=1/.test(c.sdpFmtpLine ?? '')),
+          );
+          transceiver.setCodecPreferences(codecs);
+        }
+      }
       await pc.setLocalDescription(await pc.createOffer());
       const response = await fetch(endpoint, {
         method: 'POST',
@@ -69,7 +78,7 @@ export function publish(page: Page, endpoint: string, token: string | undefined,
       }
       return result;
     },
-    { endpoint, token, audio },
+    { endpoint, token, audio, video },
   );
 }
 

@@ -136,4 +136,15 @@ describe('a WHIP publisher (Chromium)', () => {
     expect(session.transport.closed).toBe(true);
     expect((await health()).whipSessions).toBe(0);
   });
+
+  it('is analysed as well when it sends constrained-baseline H.264', async () => {
+    const h264 = await publish(publisher, `${app.url}/whip/${ROOM}`, await publisherToken(), false, 'H264');
+    expect(h264.status, h264.body).toBe(201);
+    expect(h264.body).toMatch(/a=rtpmap:\d+ H264\/90000/);
+    const session = sessionOf(h264)!;
+    const video = [...session.peer.producers.values()].find((p) => p.kind === 'video')!;
+    expect(video.rtpParameters.codecs[0]!.mimeType).toBe('video/H264');
+    await expect.poll(() => eventsOf(session.peer.id, 'affect').length, { timeout: 30_000 }).toBeGreaterThanOrEqual(10);
+    expect(await unpublish(publisher)).toBe(200);
+  });
 });
