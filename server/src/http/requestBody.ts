@@ -13,7 +13,8 @@ export class BodyError extends Error {
 
 /**
  * The body of `req` as text, refused (413) once it passes `maxBytes`: by its Content-Length before a byte is
- * read, or as it streams in without one. A client that stalls mid-body is ended by the server's idle timeout.
+ * read, or as it streams in without one. A client that stalls mid-body is ended by the server's idle timeout,
+ * which settles the promise as one that goes away does.
  */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -38,5 +39,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.once('error', () => reject(new BodyError(400, 'the body could not be read')));
+    // A client gone before the end of its body: nobody to answer, and nothing to wait for.
+    req.once('close', () => req.complete || reject(new BodyError(400, 'the request ended before its body did')));
   });
 }
