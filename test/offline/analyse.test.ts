@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -6,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AffectStreamEventSchema, type AffectEvent, type AffectStreamEvent } from '../../protocol/affect-event.ts';
 import { promisify } from 'node:util';
-import { audioOnly, faceVideoMp4, faceVideoWithAudio, noFaces, portraitFaceVideo, variableRateFaceVideo } from './media.ts';
+import { audioOnly, faceVideoMp4, faceVideoWithAudio, longFaceVideo, noFaces, portraitFaceVideo, variableRateFaceVideo } from './media.ts';
 
 /** The CLI as a user runs it; resolves with its exit code and output whatever the code. */
 function analyse(...args: string[]): Promise<{ code: number; stderr: string }> {
@@ -176,6 +177,24 @@ describe('npm run analyse on bad input: a clear message, its own exit code, noth
     expect(events.at(-1)!.type).toBe('face-lost');
     expect(await readFile(path.join(out, 'cut.vtt.partial'), 'utf8')).toMatch(/\nNOTE partial: truncated \(exit code 4\)/);
     expect((await stat(path.join(out, 'cut.csv.partial'))).size).toBeGreaterThan(1000);
+  });
+
+  it('Ctrl-C: the frames in flight finish, the output so far is flushed as .partial and valid (130)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/tools/analyse.ts', await longFaceVideo(5), '--out', out, '--quiet']);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    // Interrupted once frames are being written (a 5-minute input is far from done then).
+    const jsonl = path.join(out, 'cap12-looped-5min.jsonl.partial');
+    await expect.poll(async () => existsSync(jsonl) && (await stat(jsonl)).size > 0, { timeout: 60_000, interval: 200 }).toBe(true);
+    child.kill('SIGINT');
+    const [code] = await once(child, 'close');
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/cap12-looped-5min\.mp4: interrupted \(exit code 130\): \d+ frames/);
+    const events = await readEvents(jsonl);
+    expect(affectOnly(events).length).toBeGreaterThan(0);
+    // Every face still tracked when it stopped is closed: the partial output is consistent.
+    expect(events.at(-1)!.type).toBe('face-lost');
+    expect(existsSync(path.join(out, 'cap12-looped-5min.jsonl'))).toBe(false);
   });
 
   it('a video without faces: analysed to the end, outputs whole but empty, and says so (3)', async () => {

@@ -57,3 +57,9 @@ export async function faceVideoWithAudio(seconds: number): Promise<string> {
     ffmpeg(['-i', mp4, '-f', 'lavfi', '-i', `sine=frequency=300:duration=${seconds}`, '-c:v', 'copy', '-c:a', 'aac', '-shortest', tmp]),
   );
 }
+
+/** The 4 s face video looped to `minutes`, without re-encoding: a long input. */
+export async function longFaceVideo(minutes: number): Promise<string> {
+  const mp4 = await faceVideoMp4(4);
+  return cached(`cap12-looped-${minutes}min.mp4`, (tmp) => ffmpeg(['-stream_loop', String(Math.ceil((minutes * 60) / 4) - 1), '-i', mp4, '-c', 'copy', tmp]));
+}
