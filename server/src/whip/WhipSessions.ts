@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
 import type { Placement } from '../cluster/placement.ts';
+import { limitExceeded, moved } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Peer } from '../sfu/Peer.ts';
@@ -19,7 +20,7 @@ export interface WhipSessionsOptions {
   maxSessions: number;
   /** A session whose video producer received nothing for this long is ended (the client went away, or never came). */
   noMediaTimeoutMs: number;
-  /** Several nodes: where a room this node does not have should be (the POST is then redirected there). */
+  /** Several nodes: where a room this node does not have should be (the POST is then answered MOVED, a 307 there). */
   place?: (roomId: string) => Promise<Placement>;
 }
 
@@ -98,10 +99,7 @@ export class WhipSessions {
 
   async #publish({ roomId, spec, identity, offer, sections }: Publish): Promise<{ session: WhipSession; answer: string }> {
     const placement = this.rooms.get(roomId) || !this.options.place ? undefined : await this.options.place(roomId);
-    if (placement && !placement.here) {
-      if ('url' in placement) throw new WhipRefusal(307, `room ${roomId} lives on ${placement.url}`, { location: `${placement.url}/whip/${encodeURIComponent(roomId)}` });
-      throw new WhipRefusal(429, placement.refused);
-    }
+    if (placement && !placement.here) throw 'url' in placement ? moved(placement.url) : limitExceeded(placement.refused);
     const { room, peer } = await this.rooms.join(roomId, spec);
     let transport: types.WebRtcTransport<TransportAppData>;
     let answer: string;

@@ -49,7 +49,7 @@ export function whipRoute(options: WhipRouteOptions) {
     }
     const [, room, sessionId] = match as unknown as [string, string, string | undefined];
     serve(req, res, url, safeDecode(room), sessionId === undefined ? undefined : safeDecode(sessionId), options).catch((error: unknown) => {
-      const refusal = refusalOf(error);
+      const refusal = refusalOf(error, url);
       if (refusal.status >= 500 && !(error instanceof WhipRefusal)) log.error('WHIP request failed', { error, stack: (error as Error | undefined)?.stack });
       if (res.headersSent) return void res.destroy();
       // A body not read yet (refused before it was) is drained, so that the client reads the answer.
@@ -161,11 +161,16 @@ function safeDecode(part: string): string {
   }
 }
 
-/** How the rooms' and peers' refusals read over HTTP; anything else is our fault, said without its insides. */
-function refusalOf(error: unknown): WhipRefusal {
+/**
+ * How the rooms' and peers' refusals read over HTTP (a room of another node: 307 to the same path and query
+ * there, which a WHIP client follows with its POST); anything else is our fault, said without its insides.
+ */
+function refusalOf(error: unknown, url: URL): WhipRefusal {
   if (error instanceof WhipRefusal) return error;
   if (error instanceof RequestError) {
     switch (error.code) {
+      case 'MOVED':
+        return new WhipRefusal(307, error.message, { location: `${error.location}${url.pathname}${url.search}` });
       case 'FORBIDDEN':
         return new WhipRefusal(403, error.message);
       case 'LIMIT_EXCEEDED':
