@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../server/src/config.ts';
 import { analyseVideo, type AnalyseSummary } from '../server/src/offline/analyseVideo.ts';
 import { outputFiles } from '../server/src/offline/outputFiles.ts';
-import { VisionWorkers } from '../server/src/vision/VisionWorkers.ts';
+import { startVision } from '../server/src/offline/startVision.ts';
 import { CACHE_DIR, faceVideoY4m } from '../test/helpers/faceVideo.ts';
 import { cpuSeconds } from './lib/cpu.ts';
 import { childProcesses, rssMb } from './lib/processStats.ts';
@@ -54,17 +54,8 @@ async function faceMp4(clipSeconds: number, loops = 1): Promise<string> {
 }
 
 const config = loadConfig();
-const { vision } = config;
 const workerCount = os.availableParallelism();
-const workers = await VisionWorkers.start({
-  count: workerCount,
-  init: {
-    sessions: { provider: vision.provider, intraOpThreads: vision.intraOpThreads, interOpThreads: vision.interOpThreads },
-    detector: { model: vision.detectorModel, minScore: vision.detectorMinScore },
-    affectModelPath: vision.affectModelPath,
-  },
-  log: () => {},
-});
+const workers = await startVision(config.vision, workerCount);
 const outDir = await mkdtemp(path.join(os.tmpdir(), 'bench-analyse-'));
 
 interface Sampled {

@@ -9,24 +9,16 @@ import { VideoDecoder } from '../../server/src/offline/decodeVideo.ts';
 import { createAffectInference } from '../../server/src/pipeline/affectInference.ts';
 import { analyseStream, type AnalysedFrame } from '../../server/src/pipeline/analyseStream.ts';
 import { configuredAnalysis } from '../../server/src/pipeline/configuredAnalysis.ts';
-import { VisionWorkers } from '../../server/src/vision/VisionWorkers.ts';
+import { startVision } from '../../server/src/offline/startVision.ts';
+import type { VisionWorkers } from '../../server/src/vision/VisionWorkers.ts';
 import { faceVideoMp4 } from './media.ts';
 
 const config = loadConfig({});
-const { provider, intraOpThreads, interOpThreads } = config.vision;
 let workers: VisionWorkers;
 let clip: string;
 beforeAll(async () => {
   clip = await faceVideoMp4(4);
-  workers = await VisionWorkers.start({
-    count: 2,
-    init: {
-      sessions: { provider, intraOpThreads, interOpThreads },
-      detector: { model: config.vision.detectorModel, minScore: config.vision.detectorMinScore },
-      affectModelPath: config.vision.affectModelPath,
-    },
-    log: () => {},
-  });
+  workers = await startVision(config.vision, 2);
 });
 afterAll(() => workers.close());
 

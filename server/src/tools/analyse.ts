@@ -17,7 +17,7 @@ import { analyseVideo, fanOut, type AnalyseSummary } from '../offline/analyseVid
 import { OUTPUT_FORMATS, outputFiles, type OutputFormat } from '../offline/outputFiles.ts';
 import { overlaySubtitles, renderOverlay } from '../offline/overlayVideo.ts';
 import { progressLine, summaryLine } from '../offline/progressLine.ts';
-import { VisionWorkers } from '../vision/VisionWorkers.ts';
+import { startVision } from '../offline/startVision.ts';
 
 class UsageError extends Error {}
 
@@ -137,17 +137,8 @@ async function main(): Promise<number> {
   }
 
   const config = loadConfig();
-  const { vision } = config;
-  const workers = await VisionWorkers.start({
-    count: args.workers,
-    init: {
-      sessions: { provider: vision.provider, intraOpThreads: vision.intraOpThreads, interOpThreads: vision.interOpThreads },
-      detector: { model: vision.detectorModel, minScore: vision.detectorMinScore },
-      affectModelPath: vision.affectModelPath,
-    },
-    log: (level, message) => {
-      if (level !== 'info') process.stderr.write(`analyse: ${message}\n`);
-    },
+  const workers = await startVision(config.vision, args.workers, (level, message) => {
+    if (level !== 'info') process.stderr.write(`analyse: ${message}\n`);
   });
 
   const abort = new AbortController();
