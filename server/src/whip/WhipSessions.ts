@@ -85,7 +85,7 @@ export class WhipSessions {
   }
 
   async publish(request: Publish): Promise<{ session: WhipSession; answer: string }> {
-    if (!this.#accepting) throw new WhipRefusal(503, 'the server is shutting down; publish to another', { 'retry-after': '5' });
+    if (!this.#accepting) throw shuttingDown();
     if (this.size >= this.options.maxSessions) {
       throw new WhipRefusal(429, `the server holds its limit of ${this.options.maxSessions} WHIP sessions`, { 'retry-after': '10' });
     }
@@ -114,7 +114,7 @@ export class WhipSessions {
     }
     if (!this.#accepting || peer.closed) {
       room.leave(peer.id);
-      throw new WhipRefusal(503, 'the server is shutting down; publish to another', { 'retry-after': '5' });
+      throw this.#accepting ? new WhipRefusal(503, 'the room closed while the session was set up; publish again', { 'retry-after': '1' }) : shuttingDown();
     }
     const session: WhipSession = {
       id: randomUUID(),
@@ -205,4 +205,5 @@ export class WhipSessions {
   }
 }
 
+const shuttingDown = () => new WhipRefusal(503, 'the server is shutting down; publish to another', { 'retry-after': '5' });
 const newEtag = () => `"${randomBytes(9).toString('base64url')}"`;

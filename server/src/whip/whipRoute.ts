@@ -51,6 +51,7 @@ export function whipRoute(options: WhipRouteOptions) {
     serve(req, res, url, safeDecode(room), sessionId === undefined ? undefined : safeDecode(sessionId), options).catch((error: unknown) => {
       const refusal = refusalOf(error, url);
       if (refusal.status >= 500 && !(error instanceof WhipRefusal)) log.error('WHIP request failed', { error, stack: (error as Error | undefined)?.stack });
+      else log.debug('WHIP request refused', { method: req.method, path: url.pathname, status: refusal.status, reason: refusal.message });
       if (res.headersSent) return void res.destroy();
       // A body not read yet (refused before it was) is drained, so that the client reads the answer.
       req.resume();
