@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync, createReadStream } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -10,10 +10,14 @@ import { CACHE_DIR, faceVideoY4m } from '../helpers/faceVideo.ts';
 
 const run = promisify(execFile);
 
-/** The face video as H.264 in MP4 (a keyframe each second, index first so it streams over HTTP), made once and cached. */
+/**
+ * The face video as H.264 in MP4 (a keyframe each second, index first so it streams over HTTP), made once and
+ * cached as face.mp4 in a folder of its own (a file server serves the folder).
+ */
 export async function faceVideoMp4(): Promise<string> {
-  const out = path.join(CACHE_DIR, 'cap12-640x480-10s-h264-gop25.mp4');
+  const out = path.join(CACHE_DIR, 'ingest-mp4', 'face.mp4');
   if (existsSync(out)) return out;
+  await mkdir(path.dirname(out), { recursive: true });
   const y4m = await faceVideoY4m();
   const tmp = `${out}.tmp.mp4`;
   await run('ffmpeg', [
@@ -32,16 +36,33 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export interface RtmpServer {
+  /** Kills it: clients lose their connection, new ones are refused until it runs again. */
+  stop(): Promise<void>;
+}
+
 /**
- * ffmpeg as an RTMP server on 127.0.0.1:`port` (`-listen 1`): it waits for one client (the source's ffmpeg),
- * then sends it `file` in a loop at its own rate. It serves that one client and exits when it goes.
+ * An RTMP server on 127.0.0.1:`port` sending `file` in a loop at its own rate: ffmpeg with `-listen 1`, which
+ * serves one client and exits when it goes, started again each time, so that a client may reconnect.
  */
-export function rtmpServer(file: string, port: number): ChildProcess {
-  return spawn(
-    'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', '-listen', '1', `rtmp://127.0.0.1:${port}/live/face`],
-    { stdio: 'ignore' },
-  );
+export function rtmpServer(file: string, port: number): RtmpServer {
+  let child: ChildProcess | undefined;
+  let running = true;
+  const start = () => {
+    child = spawn(
+      'ffmpeg',
+      ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', '-listen', '1', `rtmp://127.0.0.1:${port}/live/face`],
+      { stdio: 'ignore' },
+    );
+    child.once('exit', () => running && start());
+  };
+  start();
+  return {
+    stop: async () => {
+      running = false;
+      await stop(child);
+    },
+  };
 }
 
 export async function stop(child: ChildProcess | undefined): Promise<void> {
@@ -51,22 +72,41 @@ export async function stop(child: ChildProcess | undefined): Promise<void> {
 }
 
 /**
- * An HTTP server on every loopback address (127.0.0.1 and ::1) serving `file` at /face.mp4, and at
- * /redirect?to=<url> a 302 to that URL.
+ * The face video cut into an HLS VOD playlist (2 s segments, no re-encoding) in a folder of its own, made once
+ * and cached: `face.m3u8` and its segments.
  */
-export async function fileServer(file: string): Promise<{ port: number; close: () => void }> {
-  const size = statSync(file).size;
+export async function faceVideoHls(): Promise<string> {
+  const dir = path.join(CACHE_DIR, 'ingest-hls');
+  if (existsSync(path.join(dir, 'face.m3u8'))) return dir;
+  const tmp = `${dir}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-i', await faceVideoMp4(),
+    '-c', 'copy', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', path.join(tmp, 'face.m3u8'),
+  ]);
+  await rename(tmp, dir);
+  return dir;
+}
+
+/**
+ * An HTTP server on every loopback address (127.0.0.1 and ::1) serving the files of `dir` by name (e.g.
+ * /face.mp4), and at /redirect?to=<url> a 302 to that URL.
+ */
+export async function fileServer(dir: string): Promise<{ port: number; close: () => void }> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/redirect') {
       res.writeHead(302, { location: url.searchParams.get('to') ?? '/' }).end();
       return;
     }
-    if (url.pathname !== '/face.mp4') {
+    const name = path.basename(url.pathname);
+    const file = path.join(dir, name);
+    if (name !== url.pathname.slice(1) || !existsSync(file)) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': size });
+    res.writeHead(200, { 'content-type': name.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp4', 'content-length': statSync(file).size });
     createReadStream(file).pipe(res);
   });
   server.listen(0, '::');
@@ -80,10 +120,21 @@ export async function fileServer(file: string): Promise<{ port: number; close: (
   };
 }
 
-/** The command lines of this process's ffmpeg children that pull a source (the local servers' own are left out). */
-export async function sourceDecoders(): Promise<string[]> {
-  const { stdout } = await run('ps', ['-o', 'args=', '--ppid', String(process.pid)]).catch(() => ({ stdout: '' }));
+/** The process ids of `parent`'s ffmpeg children that pull a source (the local media servers' and frame taps' left out). */
+export async function sourceDecoders(parent = process.pid): Promise<number[]> {
+  const { stdout } = await run('ps', ['-o', 'pid=,args=', '--ppid', String(parent)]).catch(() => ({ stdout: '' }));
   return stdout
     .split('\n')
-    .filter((line) => line.includes('ffmpeg') && line.includes('-protocol_whitelist') && !line.includes('pipe,udp,rtp'));
+    .filter((line) => line.includes('ffmpeg') && line.includes('-protocol_whitelist') && !line.includes('pipe,udp,rtp'))
+    .map((line) => Number.parseInt(line.trim(), 10));
+}
+
+/** Whether `pid` is a running process (a zombie, dead and waiting for its parent to reap it, is not). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -6,6 +6,7 @@ import type { Frame } from '../media/Frame.ts';
 import type { FrameTapOptions } from '../media/FrameTap.ts';
 import { restartDelayMs } from '../media/FrameTap.ts';
 import type { Metrics } from '../metrics.ts';
+import { TokenBucket } from '../signaling/rateLimit.ts';
 import { redacted, resolveSource, withoutCredentials, type Lookup, type ResolvedSource } from './resolveSource.ts';
 import type { SourcePolicy } from './sourceAddress.ts';
 import { sourceInput } from './sourceInput.ts';
@@ -31,10 +32,13 @@ export interface SourceIds {
 }
 
 /**
- * A stalled or lagging decoder is replaced at most this often: under overload, reconnecting every second would
- * spend the CPU that is short on reconnections. In between, its stale frames are dropped.
+ * A source whose frames stay stale this long is reconnected past its backlog (or past a jump back of its
+ * timestamps). A shorter lag (the CPU taken for a moment) only drops frames until ffmpeg catches up: a
+ * reconnection costs a new connection, probing and a keyframe, and some servers take no second connection.
  */
-const MIN_BACKLOG_RESTART_INTERVAL_MS = 10_000;
+const SUSTAINED_LAG_MS = 10_000;
+/** Frames a source may deliver at once beyond its rate: a frame's jitter is no reason to drop the next. */
+const FRAME_BURST = 2;
 
 /**
  * One video source the server pulls (RTSP, RTMP, SRT, HLS or a file over HTTP): a native ffmpeg decoding it
@@ -55,11 +59,17 @@ export class PulledSource {
   #lastError: string | undefined;
   #connectionStart = 0;
   #lastFrameTime = 0;
-  #lastBacklogRestart = Number.NEGATIVE_INFINITY;
+  /** Since when this connection's frames have all been stale; undefined while they are fresh. */
+  #behindSince: number | undefined;
   /** Smallest (decoded time - media time) of this connection's frames: how far behind it runs when it keeps up. */
   #minDecodeOffset = Number.POSITIVE_INFINITY;
   #retryTimer?: NodeJS.Timeout;
   #watchdog?: NodeJS.Timeout;
+  /**
+   * ffmpeg passes TAP_FPS frames per second of media time; a live server that sends faster than real time
+   * (a burst on connecting, a clock running fast) would pass more per second of wall time. Those are dropped here.
+   */
+  #rate = new TokenBucket(FRAME_BURST, 1, 0);
 
   constructor(
     readonly ids: SourceIds,
@@ -117,6 +127,8 @@ export class PulledSource {
     this.#connections += 1;
     this.#connectionStart = Date.now();
     this.#minDecodeOffset = Number.POSITIVE_INFINITY;
+    this.#behindSince = undefined;
+    this.#rate = new TokenBucket(FRAME_BURST, this.options.fps, this.#connectionStart);
     const decoder = new FfmpegDecoder({
       ffmpegPath: this.options.ffmpegPath,
       input: sourceInput(resolved),
@@ -196,13 +208,15 @@ export class PulledSource {
     const lagMs = offset - this.#minDecodeOffset;
     if (lagMs > this.options.maxLagMs) {
       this.metrics.staleFrames.inc();
-      if (decoded.decodedTime - this.#lastBacklogRestart >= MIN_BACKLOG_RESTART_INTERVAL_MS) {
-        this.#lastBacklogRestart = decoded.decodedTime;
-        log.warn('source fell behind; reconnecting to skip the backlog', { sourceId: this.ids.id, lagMs });
-        this.#retry(`fell ${Math.round(lagMs)} ms behind`, 0);
+      this.#behindSince ??= decoded.decodedTime;
+      if (decoded.decodedTime - this.#behindSince >= SUSTAINED_LAG_MS) {
+        log.warn('source stays behind; reconnecting to skip the backlog', { sourceId: this.ids.id, lagMs });
+        this.#retry(`stayed ${Math.round(lagMs)} ms behind`, 0);
       }
       return;
     }
+    this.#behindSince = undefined;
+    if (!this.#rate.take(decoded.decodedTime)) return;
     this.metrics.framesDecoded.inc({ stream: this.ids.id });
     this.#frames.next({
       roomId: this.ids.roomId,
