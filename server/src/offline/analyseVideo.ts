@@ -180,7 +180,8 @@ async function runPipeline(
     ...event,
     sourceTime: sourceTime(event.type === 'affect' ? event.arrivalTime : event.time),
   });
-  const events = new StreamEvents(streamIds(options.input), { name: model.info.name, version: model.info.version });
+  const ids = streamIds(options.input);
+  const events = new StreamEvents(ids, { name: model.info.name, version: model.info.version });
 
   let inFlight = 0;
   let slotFree: (() => void) | undefined;
@@ -249,7 +250,7 @@ async function runPipeline(
       summary.firstSourceMs ??= source.sourceTimeMs;
       summary.lastSourceMs = source.sourceTimeMs;
       const at = base + source.sourceTimeMs;
-      frames.next({ ...streamIds(options.input), streamId: 'video', seq: source.index, ...size, pixels: source.pixels, arrivalTime: at, decodedTime: at });
+      frames.next({ roomId: ids.roomId, peerId: ids.peerId, streamId: ids.producerId, seq: source.index, ...size, pixels: source.pixels, arrivalTime: at, decodedTime: at });
       options.onProgress?.({ frames: summary.frames, doneMs: source.sourceTimeMs - (options.startMs ?? 0), elapsedMs: Date.now() - started, totalMs });
     }
   } finally {
