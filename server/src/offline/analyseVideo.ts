@@ -149,7 +149,12 @@ export async function analyseVideo(options: AnalyseVideoOptions): Promise<Analys
     summary.message = error instanceof Error ? error.message : String(error);
   }
   summary.elapsedMs = Date.now() - started;
-  await options.sink.close(last, summary);
+  try {
+    await options.sink.close(last, summary);
+  } catch (error) {
+    summary.outcome = 'failed';
+    summary.message = [summary.message, `the output could not be written: ${(error as Error).message}`].filter(Boolean).join('; ');
+  }
   return summary;
 }
 
@@ -216,7 +221,13 @@ async function runPipeline(
           summary.framesWithFaces += analysed.faces.length > 0 ? 1 : 0;
           summary.faces += analysed.faces.length;
           summary.events += out.length;
-          sink.frame({ index: analysed.frame.seq, sourceTimeMs: sourceTime(analysed.frame.arrivalTime), width: size.width, height: size.height, events: out });
+          try {
+            sink.frame({ index: analysed.frame.seq, sourceTimeMs: sourceTime(analysed.frame.arrivalTime), width: size.width, height: size.height, events: out });
+          } catch (error) {
+            // An output that cannot be written (a full disk): no more frames are read, the run ends as failed.
+            failure ??= error;
+            broken = true;
+          }
           done();
         },
         error: (error: unknown) => {
