@@ -14,7 +14,7 @@ import type { App } from '../../server/src/app.ts';
 import { signIngestToken, tokenKey } from '../../server/src/auth/tokens.ts';
 import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
-import { metricValue, startTestServer } from '../helpers/server.ts';
+import { metricValue, startTestServer, TEST_SERVER_ENV } from '../helpers/server.ts';
 import path from 'node:path';
 import { alive, faceVideoHls, faceVideoMp4, fileServer, freePort, rtmpServer, sourceDecoders, type RtmpServer } from './localServers.ts';
 
@@ -338,17 +338,8 @@ describe('a server stopped with SIGTERM', () => {
   it('ends every source ffmpeg before it exits', async () => {
     const files = await fileServer(path.dirname(await faceVideoMp4()));
     const server = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        MEDIASOUP_LISTEN_IP: '127.0.0.1',
-        MEDIASOUP_WORKERS: '1',
-        ANALYSIS_ENABLED: 'false',
-        LOG_LEVEL: 'info',
-        TOKEN_SECRET,
-        SOURCE_ALLOW_PRIVATE: 'true',
-      },
+      // Info: its "listening" line says where it listens.
+      env: { ...process.env, ...TEST_SERVER_ENV, LOG_LEVEL: 'info', ANALYSIS_ENABLED: 'false', TOKEN_SECRET, SOURCE_ALLOW_PRIVATE: 'true' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     try {
