@@ -1,5 +1,5 @@
 /**
- * Our served affect model against the paper's implementation, in one run, interleaved so machine noise hits every
+ * Our served affect model (fp32 and its int8 quantization) against the paper's implementation, in one run, interleaved so machine noise hits every
  * contender alike: fpn-maa-realtime in onnxruntime-node through the server's own loader, the paper's ResNet-50 FPN
  * (128x128) in PyTorch eager, and our own architecture in PyTorch eager; CPU at 1 and 2 threads, batch 1, 8 and 32;
  * on CUDA too where it loads.
@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { env } from 'onnxruntime-node';
-import { SHIPPED_AFFECT_MODEL } from '../server/src/config.ts';
+import { int8Sibling, SHIPPED_AFFECT_MODEL } from '../server/src/config.ts';
 import { createSessionFactory, loadAffectModel, type AffectModel } from '../server/src/vision/index.ts';
 import { describeMachine, writeResults } from './lib/report.ts';
 import { fmt, median, quantile } from './lib/stats.ts';
@@ -42,7 +42,7 @@ const CHECKPOINT = 'checkpoints/realtime-soft/final.pt';
 
 type Device = 'cpu' | 'cuda';
 interface Contender {
-  model: 'fpn-maa-realtime (ours)' | 'fpn-maa-r50 (paper)';
+  model: 'fpn-maa-realtime (ours)' | 'fpn-maa-realtime int8 (ours)' | 'fpn-maa-r50 (paper)';
   runtime: 'onnxruntime-node' | 'PyTorch eager';
   device: Device;
   threads: number;
@@ -107,8 +107,8 @@ const cropsFor = (batch: number, size: number) => {
 };
 
 /** Times predict() as the server calls it: tensor wrap, session run and decode. */
-const onnxContender = (model: AffectModel, device: Device, threads: number): Contender => ({
-  model: 'fpn-maa-realtime (ours)',
+const onnxContender = (model: AffectModel, device: Device, threads: number, precision: 'fp32' | 'int8' = 'fp32'): Contender => ({
+  model: precision === 'int8' ? 'fpn-maa-realtime int8 (ours)' : 'fpn-maa-realtime (ours)',
   runtime: 'onnxruntime-node',
   device,
   threads,
@@ -125,21 +125,23 @@ const onnxContender = (model: AffectModel, device: Device, threads: number): Con
   },
 });
 
-const load = (provider: 'cpu' | 'cuda', threads: number) =>
-  loadAffectModel(SHIPPED_AFFECT_MODEL, {
+const load = (provider: 'cpu' | 'cuda', threads: number, path = SHIPPED_AFFECT_MODEL) =>
+  loadAffectModel(path, {
     sessions: createSessionFactory({ provider, intraOpThreads: threads, interOpThreads: 1, log: () => {} }),
   });
 
 // A CPU-only onnxruntime logs a native error when the CUDA probe below fails; the probe's exception says it better.
 env.logLevel = 'fatal';
 const onnxModels = await Promise.all(THREADS.map((threads) => load('cpu', threads)));
+// The int8 quantization the server runs by default on a CPU (VISION_PRECISION), beside the fp32 file.
+const int8Models = await Promise.all(THREADS.map((threads) => load('cpu', threads, int8Sibling(SHIPPED_AFFECT_MODEL))));
 const info = onnxModels[0]!.info;
 const onnxCuda = await load('cuda', 1).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
 const torch = await startTorch();
 
 const contenders: Contender[] = [];
 THREADS.forEach((threads, i) => {
-  contenders.push(onnxContender(onnxModels[i]!, 'cpu', threads));
+  contenders.push(onnxContender(onnxModels[i]!, 'cpu', threads), onnxContender(int8Models[i]!, 'cpu', threads, 'int8'));
   if (torch) contenders.push(torch.contender('realtime', 'cpu', threads), torch.contender('r50', 'cpu', threads));
 });
 if (typeof onnxCuda !== 'string') contenders.push(onnxContender(onnxCuda, 'cuda', 1));
@@ -167,7 +169,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 await torch?.close();
-await Promise.all(onnxModels.map((m) => m.release()));
+await Promise.all([...onnxModels, ...int8Models].map((m) => m.release()));
 if (typeof onnxCuda !== 'string') await onnxCuda.release();
 
 const rows = contenders.flatMap((c) =>

@@ -1,15 +1,15 @@
 /**
  * Latency of affect models through the server's own loader (onnxruntime-node, CPU, 1 intra-op thread): ms per face at
- * batch 1 and batch 16, median of repeated runs after warm-up. Several models are measured side by side: rounds
+ * each batch size (default 1 and 16), median of repeated runs after warm-up. Several models are measured side by side: rounds
  * alternate between them, so a noisy neighbour on a shared machine slows each model alike.
- *   npx tsx models/scripts/bench-affect.ts [MODEL.onnx ...] [--runs 200] [--rounds 4]
+ *   npx tsx models/scripts/bench-affect.ts [MODEL.onnx ...] [--runs 200] [--rounds 4] [--batches 1,4,8,16]
  */
 import { parseArgs } from 'node:util';
 import { createSessionFactory, loadAffectModel, type AffectModel } from '../../server/src/vision/index.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { runs: { type: 'string', default: '200' }, rounds: { type: 'string', default: '4' } },
+  options: { runs: { type: 'string', default: '200' }, rounds: { type: 'string', default: '4' }, batches: { type: 'string', default: '1,16' } },
 });
 const paths = positionals.length > 0 ? positionals : ['models/affect/fpn-maa-realtime.onnx'];
 const runs = Number(values.runs);
@@ -18,18 +18,20 @@ const sessions = createSessionFactory({ provider: 'cpu', intraOpThreads: 1, inte
 const models: AffectModel[] = [];
 for (const p of paths) models.push(await loadAffectModel(p, { sessions }));
 
-const samples = models.map(() => ({ 1: [] as number[], 16: [] as number[] }));
+const batches = values.batches.split(',').map(Number);
+if (!batches.every((b) => Number.isInteger(b) && b > 0)) throw new Error(`--batches takes positive integers, got ${values.batches}`);
+const samples = models.map(() => new Map(batches.map((b) => [b, [] as number[]])));
 for (let round = 0; round < rounds; round++) {
   for (const [m, model] of models.entries()) {
     const s = model.info.inputSize;
-    for (const batch of [1, 16] as const) {
+    for (const batch of batches) {
       const crops = new Float32Array(batch * 3 * s * s).map((_, i) => Math.sin(i * 0.01));
-      const n = Math.ceil((batch === 1 ? runs : Math.max(20, Math.round(runs / 8))) / rounds);
+      const n = Math.ceil(Math.max(20, Math.round(runs / batch)) / rounds);
       for (let i = 0; i < 5; i++) await model.predict(crops, batch);
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();
         await model.predict(crops, batch);
-        samples[m]![batch].push((performance.now() - t0) / batch);
+        samples[m]!.get(batch)!.push((performance.now() - t0) / batch);
       }
     }
   }
@@ -37,9 +39,9 @@ for (let round = 0; round < rounds; round++) {
 const quantile = (v: number[], q: number) => [...v].sort((a, b) => a - b)[Math.floor(q * (v.length - 1))]!;
 models.forEach((model, m) => {
   const row: Record<string, unknown> = { model: paths[m], version: model.info.version, inputSize: model.info.inputSize, threads: 1 };
-  for (const batch of [1, 16] as const) {
-    row[`batch${batch}_ms_per_face_median`] = +quantile(samples[m]![batch], 0.5).toFixed(3);
-    row[`batch${batch}_ms_per_face_p90`] = +quantile(samples[m]![batch], 0.9).toFixed(3);
+  for (const batch of batches) {
+    row[`batch${batch}_ms_per_face_median`] = +quantile(samples[m]!.get(batch)!, 0.5).toFixed(3);
+    row[`batch${batch}_ms_per_face_p90`] = +quantile(samples[m]!.get(batch)!, 0.9).toFixed(3);
   }
   console.log(JSON.stringify(row));
 });

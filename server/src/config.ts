@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -111,6 +112,11 @@ const EnvSchema = z.object({
   VISION_DETECTOR_MIN_SCORE: z.coerce.number().gt(0).lt(1).default(0.5),
   /** Affect model ONNX file meeting docs/affect-model-contract.md. */
   VISION_AFFECT_MODEL: z.string().min(1).default(SHIPPED_AFFECT_MODEL),
+  /**
+   * int8: the affect model's static int8 quantization, `<VISION_AFFECT_MODEL without .onnx>.int8.onnx` (made by
+   * models/fpnmaa/quantize.py); fp32: the file itself. Unset: int8 when that file exists (the shipped model has one).
+   */
+  VISION_PRECISION: z.enum(['fp32', 'int8']).optional(),
 
   // analysis pipeline
   /** Off: calls and the frame tap run, nothing is analysed (no model is loaded). */
@@ -294,6 +300,21 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The affect model file of a precision: the int8 quantization lies beside the fp32 file. */
+export const int8Sibling = (path: string) => path.replace(/(\.onnx)?$/, '.int8.onnx');
+
+function affectModelFile(path: string, precision: 'fp32' | 'int8' | undefined): string {
+  const int8 = int8Sibling(path);
+  if (precision === 'fp32' || (precision === undefined && !existsSync(int8))) return path;
+  if (!existsSync(int8)) {
+    throw new ConfigError(
+      `invalid configuration: VISION_PRECISION=int8 needs ${int8} beside VISION_AFFECT_MODEL (models/fpnmaa/quantize.py makes one); ` +
+        'VISION_PRECISION=fp32 runs the file as it is',
+    );
+  }
+  return int8;
+}
+
 function firstExternalIPv4(): string {
   for (const addresses of Object.values(os.networkInterfaces())) {
     for (const a of addresses ?? []) {
@@ -377,7 +398,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       workers: e.VISION_WORKERS,
       detectorModel: e.VISION_DETECTOR_MODEL,
       detectorMinScore: e.VISION_DETECTOR_MIN_SCORE,
-      affectModelPath: e.VISION_AFFECT_MODEL,
+      affectModelPath: affectModelFile(e.VISION_AFFECT_MODEL, e.VISION_PRECISION),
     },
     analysis: {
       enabled: e.ANALYSIS_ENABLED,
