@@ -2,12 +2,14 @@
  * The analysis pipeline under load: N concurrent 640x480 face-video streams replayed as RTP (no encoding
  * cost), with the shipped model: RTP arrival -> affect event latency, drops, batch sizes, CPU by component.
  *   npm run bench:pipeline [-- --streams 1,4,8] [--capacity] [--modes off,roi] [--layers simulcast,single]
- *     [--fps 10] [--seconds 10] [--json file]
+ *     [--fps 10] [--seconds 10] [--concurrency 4,256] [--json file]
  * --layers: what each sender sends. simulcast (the call page): a 320x240 layer at 12.5 fps and the 640x480 one
  * at 25 fps, of which the tap decodes the small one; single: the 640x480 layer alone, decoded whole.
  * Each stream count runs once per VISION_TRACKING mode and layer set, one after the other (side by side in time,
  * so a loaded machine loads all alike). --capacity raises the stream count until analysis drops more than 5% of
  * frames or p95 latency passes 250 ms, per setup, and reports the largest count that held.
+ * --concurrency: ANALYSIS_CONCURRENCY per setup (default: the server's), e.g. 256 to let every stream start its
+ * frame at once (no turns) beside the default; fairness shows in each stream's events/s (streamEventsPerSecond).
  * CPU per stream is split by stage: detection (its own time in the vision workers: whole-frame searches, region
  * searches, regions then whole frame), the model (alignment + its own run), the rest of Node, mediasoup, decoders.
  * The replay runs on this host, so a frame's arrival at the server is its send time; events are timed
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     modes: { type: 'string', default: 'off,roi' },
     layers: { type: 'string', default: 'simulcast' },
+    concurrency: { type: 'string' },
     warmup: { type: 'string', default: '4' },
     json: { type: 'string' },
   },
@@ -53,6 +56,8 @@ const merger = startUdpMerger();
 interface Setup {
   tracking: 'off' | 'roi';
   layers: keyof typeof layerFiles;
+  /** ANALYSIS_CONCURRENCY; undefined: the server's default. */
+  concurrency: string | undefined;
   label: string;
 }
 
@@ -63,6 +68,8 @@ interface Run {
   latencyMs: { p50: number; p95: number; p99: number };
   /** Each stream's own p95, ascending: one lagging stream or all of them a little. */
   streamP95Ms: number[];
+  /** Each stream's own affect events per second, ascending: under overload, whether all get an equal share. */
+  streamEventsPerSecond: number[];
   analysis: AnalysisWindow;
   /** % of one core over the window, whole group (not per stream). */
   cpu: {
@@ -79,7 +86,13 @@ interface Run {
 }
 
 async function measure(streamCount: number, setup: Setup): Promise<Run> {
-  const app = await startTestServer({ TAP_FPS: values.fps, MAX_PEERS_PER_ROOM: '64', LOG_LEVEL: 'error', VISION_TRACKING: setup.tracking });
+  const app = await startTestServer({
+    TAP_FPS: values.fps,
+    MAX_PEERS_PER_ROOM: '64',
+    LOG_LEVEL: 'error',
+    VISION_TRACKING: setup.tracking,
+    ...(setup.concurrency && { ANALYSIS_CONCURRENCY: setup.concurrency }),
+  });
   const streams: ReplayedStream[] = [];
   try {
     const files = layerFiles[setup.layers];
@@ -122,6 +135,10 @@ async function measure(streamCount: number, setup: Setup): Promise<Run> {
       eventsPerStreamPerSecond: latencies.length / seconds / streamCount,
       latencyMs: { p50: median(latencies), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99) },
       streamP95Ms: [...byStream.values()].map((l) => quantile(l, 0.95)).sort((a, b) => a - b),
+      // A stream that got no event at all counts, with 0.
+      streamEventsPerSecond: streams
+        .map((s) => (byStream.get(s.producerId)?.length ?? 0) / seconds)
+        .sort((a, b) => a - b),
       analysis,
       cpu: {
         node: usage.node!,
@@ -151,8 +168,16 @@ console.log(
     'CPU % of a core, per stream: detect (full + regions + regions-then-full) model node-other mediasoup decode = server | senders',
 );
 const layerSets = values.layers.split(',') as Setup['layers'][];
+const concurrencies = values.concurrency?.split(',') ?? [undefined];
 const setups: Setup[] = (values.modes.split(',') as Setup['tracking'][]).flatMap((tracking) =>
-  layerSets.map((layers) => ({ tracking, layers, label: layerSets.length > 1 ? `${tracking}/${layers}` : tracking })),
+  layerSets.flatMap((layers) =>
+    concurrencies.map((concurrency) => ({
+      tracking,
+      layers,
+      concurrency,
+      label: [tracking, layerSets.length > 1 && layers, concurrency && `c${concurrency}`].filter(Boolean).join('/'),
+    })),
+  ),
 );
 const modes = setups.map((s) => s.label);
 const runs: Run[] = [];
@@ -189,6 +214,13 @@ for (const run of runs) console.log(`${run.mode.padStart(4)} | ${String(run.stre
 
 console.log('\neach stream\'s own arrival->event p95 (ms), ascending');
 for (const run of runs) console.log(`${run.mode.padStart(4)} | ${String(run.streams).padStart(7)} | ${run.streamP95Ms.map((p) => fmt(p)).join(' ')}`);
+
+console.log('\neach stream\'s own events/s, ascending | least / mean');
+for (const run of runs) {
+  const rates = run.streamEventsPerSecond;
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  console.log(`${run.mode.padStart(4)} | ${String(run.streams).padStart(7)} | ${rates.map((r) => fmt(r, 1)).join(' ')} | ${fmt(rates[0]! / mean, 2)}`);
+}
 
 const capacity: Record<string, number> = {};
 if (values.capacity) {
