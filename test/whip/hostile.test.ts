@@ -127,6 +127,15 @@ describe('POST /whip/:room refuses, with a status and a reason, and leaves nothi
     await expectBaseline();
   });
 
+  it('refuses a path segment that does not decode with 400, here and on the history route, and stays up', async () => {
+    const whip = await post('%E0%A4%A', { token: await token('r1') });
+    expect(whip.status).toBe(400);
+    expect(whip.body).toBe('bad room id');
+    // This one threw out of the request handler, and took the process with it, before both used decodePathSegment.
+    expect((await fetch(`${app.url}/rooms/%E0%A4%A/affect`)).status).toBe(400);
+    await expectBaseline();
+  });
+
   it('answers a CORS preflight from an allowed origin without a token', async () => {
     const preflight = await fetch(`${app.url}/whip/r1`, {
       method: 'OPTIONS',

@@ -4,6 +4,7 @@ import { HISTORY_CONTENT_TYPE, HistoryQuerySchema } from '../../../protocol/affe
 import { RoomIdSchema } from '../../../protocol/roomId.ts';
 import type { SubscriberClaims } from '../../../protocol/tokens.ts';
 import { verifySubscriberToken, type TokenKey } from '../auth/tokens.ts';
+import { bearerToken, decodePathSegment } from '../http/requestParts.ts';
 import { createLogger } from '../log.ts';
 import type { AffectHistory } from './affectHistory.ts';
 
@@ -34,7 +35,7 @@ export function historyRoute(options: HistoryRouteOptions) {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return true;
     }
-    serve(req, res, url, decodeURIComponent(match[1]!), options).catch((error: Error) => {
+    serve(req, res, url, decodePathSegment(match[1]!), options).catch((error: Error) => {
       log.warn('history request failed', { error: error.message });
       if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('history unavailable');
       else res.destroy();
@@ -48,10 +49,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL, room: 
   const roomId = RoomIdSchema.safeParse(room);
   const query = HistoryQuerySchema.safeParse(Object.fromEntries(url.searchParams));
   if (!roomId.success || !query.success) return void fail(400, 'bad room or query (since, until, after, peer, limit)');
-  const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
   let claims: SubscriberClaims;
   try {
-    claims = await verifySubscriberToken(bearer, options.tokenKey);
+    claims = await verifySubscriberToken(bearerToken(req), options.tokenKey);
   } catch (error) {
     return void fail(401, `unauthorized: ${(error as Error).message}`);
   }

@@ -4,6 +4,7 @@ import { CreateSourceRequestSchema, MAX_SOURCE_REQUEST_BYTES } from '../../../pr
 import type { IngestClaims } from '../../../protocol/tokens.ts';
 import { verifyIngestToken, type TokenKey } from '../auth/tokens.ts';
 import { BodyError, readBody } from '../http/requestBody.ts';
+import { bearerToken, decodePathSegment, mediaType } from '../http/requestParts.ts';
 import { createLogger } from '../log.ts';
 import { SourceRefusal, type Sources } from './Sources.ts';
 
@@ -36,7 +37,7 @@ export function sourcesRoute(sources: Sources, tokenKey: TokenKey) {
 async function serve(req: IncomingMessage, res: ServerResponse, rawRoom: string, id: string | undefined, sources: Sources, key: TokenKey): Promise<void> {
   const allowed = id === undefined ? 'GET, POST' : 'GET, DELETE';
   if (!allowed.split(', ').includes(req.method ?? '')) throw new SourceRefusal(405, `${req.method} is not allowed here (${allowed})`, { allow: allowed });
-  const room = RoomIdSchema.safeParse(safeDecode(rawRoom));
+  const room = RoomIdSchema.safeParse(decodePathSegment(rawRoom));
   if (!room.success) throw new SourceRefusal(400, `bad room id: ${room.error.issues[0]?.message ?? 'invalid'}`);
   const claims = await authorize(req, key, room.data);
   if (id === undefined && req.method === 'GET') return send(res, 200, { sources: sources.list(room.data) });
@@ -53,7 +54,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, rawRoom: string,
 }
 
 async function authorize(req: IncomingMessage, key: TokenKey, roomId: string): Promise<IngestClaims> {
-  const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+  const bearer = bearerToken(req);
   if (bearer === undefined) throw new SourceRefusal(401, 'unauthorized: an ingest token is needed (Authorization: Bearer <token>)');
   let claims: IngestClaims;
   try {
@@ -66,8 +67,7 @@ async function authorize(req: IncomingMessage, key: TokenKey, roomId: string): P
 }
 
 async function readRequest(req: IncomingMessage) {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') {
+  if (mediaType(req) !== 'application/json') {
     req.resume();
     throw new SourceRefusal(415, 'the body must be JSON (Content-Type: application/json)');
   }
@@ -92,13 +92,6 @@ async function readRequest(req: IncomingMessage) {
   return parsed.data;
 }
 
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.destroy();

@@ -6,6 +6,7 @@ import type { TokenKey } from '../auth/tokens.ts';
 import type { Config } from '../config.ts';
 import { RequestError } from '../errors.ts';
 import { BodyError, readBody } from '../http/requestBody.ts';
+import { bearerToken, decodePathSegment, mediaType } from '../http/requestParts.ts';
 import { createLogger } from '../log.ts';
 import { negotiate } from './negotiate.ts';
 import { parseOffer } from './offer.ts';
@@ -48,7 +49,7 @@ export function whipRoute(options: WhipRouteOptions) {
       res.setHeader('vary', 'Origin');
     }
     const [, room, sessionId] = match as unknown as [string, string, string | undefined];
-    serve(req, res, url, safeDecode(room), sessionId === undefined ? undefined : safeDecode(sessionId), options).catch((error: unknown) => {
+    serve(req, res, url, decodePathSegment(room), sessionId === undefined ? undefined : decodePathSegment(sessionId), options).catch((error: unknown) => {
       const refusal = refusalOf(error, url);
       if (refusal.status >= 500 && !(error instanceof WhipRefusal)) log.error('WHIP request failed', { error, stack: (error as Error | undefined)?.stack });
       else log.debug('WHIP request refused', { method: req.method, path: url.pathname, status: refusal.status, reason: refusal.message });
@@ -98,7 +99,7 @@ async function serve(
 }
 
 async function publish(req: IncomingMessage, res: ServerResponse, url: URL, roomId: string, access: CallAccess, options: WhipRouteOptions): Promise<void> {
-  if (!isType(req, 'application/sdp')) throw new WhipRefusal(415, 'the offer must be sent as Content-Type: application/sdp', { 'accept-post': 'application/sdp' });
+  if (mediaType(req) !== 'application/sdp') throw new WhipRefusal(415, 'the offer must be sent as Content-Type: application/sdp', { 'accept-post': 'application/sdp' });
   const spec = admit(access, roomId, url.searchParams.get('name') ?? DEFAULT_NAME, options.maxDisplayNameLength, options.analysedByDefault);
   requireGrant(access, 'publish', 'sending media');
   const offer = parseOffer(await body(req, options.maxSdpBytes));
@@ -116,7 +117,7 @@ async function publish(req: IncomingMessage, res: ServerResponse, url: URL, room
 
 /** Trickled candidates are taken and not needed; new client credentials restart ICE (RFC 9725 4.3, 4.4). */
 async function patch(req: IncomingMessage, res: ServerResponse, session: WhipSession, options: WhipRouteOptions): Promise<void> {
-  if (!isType(req, SDPFRAG_TYPE)) throw new WhipRefusal(415, `a PATCH must be sent as Content-Type: ${SDPFRAG_TYPE}`, { 'accept-patch': SDPFRAG_TYPE });
+  if (mediaType(req) !== SDPFRAG_TYPE) throw new WhipRefusal(415, `a PATCH must be sent as Content-Type: ${SDPFRAG_TYPE}`, { 'accept-patch': SDPFRAG_TYPE });
   const ifMatch = req.headers['if-match'];
   if (ifMatch === undefined) throw new WhipRefusal(428, 'a PATCH needs If-Match: the session\'s ETag, or * for an ICE restart');
   if (ifMatch !== '*' && ifMatch !== session.etag) throw new WhipRefusal(412, 'If-Match is not the session\'s ETag (an ICE restart changed it)');
@@ -133,9 +134,8 @@ async function patch(req: IncomingMessage, res: ServerResponse, session: WhipSes
 
 /** The bearer's access: a participant token under CALL_AUTH=token; everything in open mode (any token ignored). */
 async function authorise(req: IncomingMessage, options: WhipRouteOptions): Promise<CallAccess> {
-  const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
   try {
-    return await accessOfToken(options.authMode, bearer, options.tokenKey);
+    return await accessOfToken(options.authMode, bearerToken(req), options.tokenKey);
   } catch (error) {
     throw new WhipRefusal(401, `unauthorized: ${(error as Error).message} (a participant token is expected)`, { 'www-authenticate': 'Bearer' });
   }
@@ -147,18 +147,6 @@ async function body(req: IncomingMessage, maxBytes: number): Promise<string> {
   } catch (error) {
     if (error instanceof BodyError) throw new WhipRefusal(error.status, error.message);
     throw error;
-  }
-}
-
-function isType(req: IncomingMessage, type: string): boolean {
-  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === type;
-}
-
-function safeDecode(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
   }
 }
 
