@@ -37,6 +37,46 @@ function videoOffer(pts: string, codecLines: string[], extra: string[] = ['a=ssr
   ].join('\r\n');
 }
 
+/**
+ * An offer shaped like those of OBS Studio's WHIP output (libdatachannel): ICE and DTLS at session level, SSRCs,
+ * no header extensions, no retransmissions, H.264 only. Written for this test, not captured from OBS.
+ */
+const OBS_LIKE = [
+  'v=0',
+  'o=rtc 2890844526 0 IN IP4 127.0.0.1',
+  's=-',
+  't=0 0',
+  'a=group:BUNDLE 0 1',
+  'a=msid-semantic:WMS *',
+  'a=setup:actpass',
+  'a=ice-ufrag:obsU',
+  'a=ice-pwd:obspassword0123456789ab',
+  'a=ice-options:ice2,trickle',
+  `a=fingerprint:sha-256 ${FINGERPRINT}`,
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:0',
+  'a=sendonly',
+  'a=ssrc:1001 cname:obs',
+  'a=ssrc:1001 msid:obs obs-audio',
+  'a=rtcp-mux',
+  'a=rtpmap:111 opus/48000/2',
+  'a=fmtp:111 minptime=10;maxaveragebitrate=96000;stereo=1;sprop-stereo=1;useinbandfec=1',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:1',
+  'a=sendonly',
+  'a=ssrc:1002 cname:obs',
+  'a=ssrc:1002 msid:obs obs-video',
+  'a=rtcp-mux',
+  'a=rtpmap:96 H264/90000',
+  'a=rtcp-fb:96 nack',
+  'a=rtcp-fb:96 nack pli',
+  'a=rtcp-fb:96 goog-remb',
+  'a=fmtp:96 profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
+  '',
+].join('\r\n');
+
 let worker: types.Worker;
 let router: types.Router;
 let capabilities: types.RtpCapabilities;
@@ -160,6 +200,16 @@ describe('negotiate', () => {
     expect(accepted(sections)[0]!.rtpParameters.codecs).toMatchObject([{ mimeType: 'video/H264', payloadType: 104 }]);
   });
 
+  it('takes an offer shaped like OBS Studio\'s: session-level ICE and DTLS, SSRCs, no extensions, H.264 and opus', () => {
+    const offer = parseOffer(OBS_LIKE);
+    expect(offer.ice).toEqual({ usernameFragment: 'obsU', password: 'obspassword0123456789ab' });
+    expect(offer.fingerprints).toHaveLength(1);
+    const [audio, video] = accepted(negotiate(offer, capabilities));
+    expect(audio!.rtpParameters).toMatchObject({ codecs: [{ mimeType: 'audio/opus', payloadType: 111 }], encodings: [{ ssrc: 1001 }], rtcp: { cname: 'obs' } });
+    expect(video!.rtpParameters).toMatchObject({ codecs: [{ mimeType: 'video/H264', payloadType: 96 }], encodings: [{ ssrc: 1002 }], headerExtensions: [] });
+    expect(video!.rtpParameters.codecs[0]!.rtcpFeedback).toEqual([{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'goog-remb' }]);
+  });
+
   it('refuses video it cannot decode with 422, naming what was offered and what is accepted', () => {
     const error = refusal(() =>
       negotiate(
@@ -211,9 +261,9 @@ describe('negotiate', () => {
     expect(refusal(() => negotiate(parseOffer(noMux), capabilities)).message).toMatch(/lacks a=rtcp-mux/);
   });
 
-  it('produces on a real WebRtcTransport with the parameters it negotiates (VP8, H.264, opus)', async () => {
+  it('produces on a real WebRtcTransport with the parameters it negotiates (VP8, H.264, opus, the OBS-like offer)', async () => {
     const h264 = videoOffer('104', ['a=rtpmap:104 H264/90000', 'a=fmtp:104 packetization-mode=1;profile-level-id=42e01f'], ['a=ssrc:2222 cname:x']);
-    for (const sdp of [CHROMIUM, h264]) {
+    for (const sdp of [CHROMIUM, h264, OBS_LIKE]) {
       const transport = await router.createWebRtcTransport({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
       for (const section of accepted(negotiate(parseOffer(sdp), capabilities))) {
         const producer = await transport.produce({ kind: section.kind, rtpParameters: section.rtpParameters });
