@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,6 +195,18 @@ describe('npm run analyse on bad input: a clear message, its own exit code, noth
     // Every face still tracked when it stopped is closed: the partial output is consistent.
     expect(events.at(-1)!.type).toBe('face-lost');
     expect(existsSync(path.join(out, 'cap12-looped-5min.jsonl'))).toBe(false);
+  });
+
+  it('an output that cannot be written (a full disk): the run stops, says why, fails (1), never hangs', async () => {
+    const full = path.join(out, 'full');
+    await mkdir(full);
+    // The JSON Lines output is written through a link to /dev/full: every write fails with ENOSPC.
+    await symlink('/dev/full', path.join(full, 'cap12-640x480-10s.jsonl.partial'));
+    const { code, stderr } = await analyse(await faceVideoMp4(10), '--jsonl', '--out', full);
+    expect(code).toBe(1);
+    // The first write (a buffer's worth, ~200 frames in) fails: no frame is read after it.
+    const [, frames] = /failed \(exit code 1\): (\d+) frames .*the analysis stopped: ENOSPC/.exec(stderr) ?? [];
+    expect(Number(frames), stderr).toBeLessThan(250);
   });
 
   it('a video without faces: analysed to the end, outputs whole but empty, and says so (3)', async () => {

@@ -146,7 +146,8 @@ export async function analyseVideo(options: AnalyseVideoOptions): Promise<Analys
     last = await runPipeline(options, summary.probe, summary.size, summary, started);
   } catch (error) {
     summary.outcome = error instanceof AnalyseError ? error.outcome : 'failed';
-    summary.message = error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
+    summary.message = error instanceof AnalyseError ? message : `the analysis stopped: ${message}`;
   }
   summary.elapsedMs = Date.now() - started;
   try {
