@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redacted, withoutCredentials } from '../../server/src/ingest/resolveSource.ts';
-import { addressRefusal, checkAddresses, checkSourceUrl, type SourcePolicy } from '../../server/src/ingest/sourceAddress.ts';
+import { addressRefusal, checkAddresses, checkSourceUrl, precheckSourceUrl, type SourcePolicy } from '../../server/src/ingest/sourceAddress.ts';
 
 const STRICT: SourcePolicy = { allowPrivate: false, allowedHosts: [] };
 
@@ -93,6 +93,16 @@ describe('checkAddresses', () => {
     expect(checkAddresses('127.0.0.1', ['127.0.0.1'], { allowPrivate: true, allowedHosts: [] }).ok).toBe(true);
     expect(checkAddresses('cam.lan', ['192.168.1.20'], { allowPrivate: false, allowedHosts: ['cam.lan'] }).ok).toBe(true);
     expect(checkAddresses('other.lan', ['192.168.1.21'], { allowPrivate: false, allowedHosts: ['cam.lan'] }).ok).toBe(false);
+  });
+});
+
+describe('precheckSourceUrl', () => {
+  it('refuses what needs no lookup (syntax, scheme, a literal address) and leaves names to the resolver', () => {
+    expect(precheckSourceUrl('rtsp://10.0.0.7/x', STRICT)).toEqual({ ok: false, reason: expect.stringContaining('10.0.0.7 is private (10/8)') });
+    expect(precheckSourceUrl('rtsp://[fe80::1]/x', STRICT)).toEqual({ ok: false, reason: expect.stringContaining('link-local') });
+    expect(precheckSourceUrl('file:///etc/passwd', STRICT).ok).toBe(false);
+    expect(precheckSourceUrl('rtsp://10.0.0.7/x', { allowPrivate: true, allowedHosts: [] }).ok).toBe(true);
+    expect(precheckSourceUrl('rtsp://camera.internal/x', STRICT).ok).toBe(true);
   });
 });
 

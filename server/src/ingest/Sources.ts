@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.ts';
 import type { Rooms } from '../sfu/Rooms.ts';
 import { PulledSource, type PulledSourceOptions } from './PulledSource.ts';
 import { redacted, resolveSource } from './resolveSource.ts';
+import { precheckSourceUrl } from './sourceAddress.ts';
 
 const log = createLogger('ingest/sources');
 
@@ -77,6 +78,8 @@ export class Sources {
   async add(roomId: string, request: CreateSourceRequest, addedBy: string | undefined): Promise<SourceInfo> {
     if (this.#closed) throw new SourceRefusal(503, 'the server is shutting down');
     if (this.options.maxSources === 0) throw new SourceRefusal(503, 'pulled sources are off on this server (MAX_SOURCES=0 or TAP_ENABLED=false)');
+    const precheck = precheckSourceUrl(request.url, this.options.policy);
+    if (!precheck.ok) throw this.#refused(roomId, request.url, precheck.reason, addedBy);
     const inRoom = this.list(roomId).length + (this.#pending.get(roomId) ?? 0);
     if (inRoom >= this.options.maxSourcesPerRoom) {
       throw new SourceRefusal(429, `room ${roomId} has its limit of ${this.options.maxSourcesPerRoom} sources (MAX_SOURCES_PER_ROOM); delete one first`);
@@ -101,10 +104,7 @@ export class Sources {
       throw new SourceRefusal(503, placement.refused);
     }
     const resolved = await resolveSource(request.url, this.options.policy, this.options.lookup);
-    if (!resolved.ok) {
-      log.info('source refused', { roomId, url: safeUrl(request.url), reason: resolved.reason, addedBy });
-      throw new SourceRefusal(422, `URL refused: ${resolved.reason}`);
-    }
+    if (!resolved.ok) throw this.#refused(roomId, request.url, resolved.reason, addedBy);
     if (this.#closed) throw new SourceRefusal(503, 'the server is shutting down');
     let joined;
     try {
@@ -154,6 +154,11 @@ export class Sources {
     this.#closed = true;
     for (const source of [...this.#sources.values()]) this.remove(source.ids.roomId, source.ids.id);
     this.#started.complete();
+  }
+
+  #refused(roomId: string, url: string, reason: string, addedBy: string | undefined): SourceRefusal {
+    log.info('source refused', { roomId, url: safeUrl(url), reason, addedBy });
+    return new SourceRefusal(422, `URL refused: ${reason}`);
   }
 
   #pendingTotal(): number {

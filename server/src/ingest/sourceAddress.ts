@@ -129,6 +129,17 @@ export function checkSourceUrl(text: string): Checked<SourceUrl> {
 }
 
 /**
+ * What can be refused of a URL without resolving anything (its syntax, its scheme, a literal address): a
+ * request refused here costs nothing, so it need not count against any limit.
+ */
+export function precheckSourceUrl(text: string, policy: SourcePolicy): Checked<SourceUrl> {
+  const checked = checkSourceUrl(text);
+  if (!checked.ok || isIP(checked.value.host) === 0) return checked;
+  const allowed = checkAddresses(checked.value.host, [checked.value.host], policy);
+  return allowed.ok ? checked : allowed;
+}
+
+/**
  * Whether a host that resolved to `addresses` may be reached: every address must be public (a name
  * resolving to one public and one private address would let ffmpeg pick the private one), unless the
  * operator allows private addresses or this host.
