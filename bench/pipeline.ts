@@ -2,14 +2,15 @@
  * The analysis pipeline under load: N concurrent 640x480 face-video streams replayed as RTP (no encoding
  * cost), with the shipped model: RTP arrival -> affect event latency, drops, batch sizes, CPU by component.
  *   npm run bench:pipeline [-- --streams 1,4,8] [--capacity] [--modes off,roi] [--layers simulcast,single]
- *     [--fps 10] [--seconds 10] [--concurrency 4,256] [--json file]
+ *     [--fps 10] [--seconds 10] [--variant label:VAR=value,VAR=value]... [--json file]
  * --layers: what each sender sends. simulcast (the call page): a 320x240 layer at 12.5 fps and the 640x480 one
  * at 25 fps, of which the tap decodes the small one; single: the 640x480 layer alone, decoded whole.
  * Each stream count runs once per VISION_TRACKING mode and layer set, one after the other (side by side in time,
  * so a loaded machine loads all alike). --capacity raises the stream count until analysis drops more than 5% of
  * frames or p95 latency passes 250 ms, per setup, and reports the largest count that held.
- * --concurrency: ANALYSIS_CONCURRENCY per setup (default: the server's), e.g. 256 to let every stream start its
- * frame at once (no turns) beside the default; fairness shows in each stream's events/s (streamEventsPerSecond).
+ * --variant: server settings to compare side by side, each run beside the others at every stream count, e.g.
+ * `--variant before:VISION_PRECISION=fp32,ANALYSIS_CONCURRENCY=256 --variant now:` (256: every stream starts its
+ * frame at once, no turns); fairness shows in each stream's events/s (streamEventsPerSecond).
  * CPU per stream is split by stage: detection (its own time in the vision workers: whole-frame searches, region
  * searches, regions then whole frame), the model (alignment + its own run), the rest of Node, mediasoup, decoders.
  * The replay runs on this host, so a frame's arrival at the server is its send time; events are timed
@@ -41,7 +42,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     modes: { type: 'string', default: 'off,roi' },
     layers: { type: 'string', default: 'simulcast' },
-    concurrency: { type: 'string' },
+    variant: { type: 'string', multiple: true },
     warmup: { type: 'string', default: '4' },
     json: { type: 'string' },
   },
@@ -56,8 +57,8 @@ const merger = startUdpMerger();
 interface Setup {
   tracking: 'off' | 'roi';
   layers: keyof typeof layerFiles;
-  /** ANALYSIS_CONCURRENCY; undefined: the server's default. */
-  concurrency: string | undefined;
+  /** Server settings of a --variant. */
+  env: Record<string, string>;
   label: string;
 }
 
@@ -91,7 +92,7 @@ async function measure(streamCount: number, setup: Setup): Promise<Run> {
     MAX_PEERS_PER_ROOM: '64',
     LOG_LEVEL: 'error',
     VISION_TRACKING: setup.tracking,
-    ...(setup.concurrency && { ANALYSIS_CONCURRENCY: setup.concurrency }),
+    ...setup.env,
   });
   const streams: ReplayedStream[] = [];
   try {
@@ -168,14 +169,19 @@ console.log(
     'CPU % of a core, per stream: detect (full + regions + regions-then-full) model node-other mediasoup decode = server | senders',
 );
 const layerSets = values.layers.split(',') as Setup['layers'][];
-const concurrencies = values.concurrency?.split(',') ?? [undefined];
+/** `label:VAR=value,VAR=value` -> its label and settings. */
+const variants = (values.variant ?? [':']).map((v) => {
+  const [label = '', settings = ''] = v.split(/:(.*)/s);
+  const env = Object.fromEntries(settings.split(',').filter(Boolean).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  return { label, env };
+});
 const setups: Setup[] = (values.modes.split(',') as Setup['tracking'][]).flatMap((tracking) =>
   layerSets.flatMap((layers) =>
-    concurrencies.map((concurrency) => ({
+    variants.map(({ label, env }) => ({
       tracking,
       layers,
-      concurrency,
-      label: [tracking, layerSets.length > 1 && layers, concurrency && `c${concurrency}`].filter(Boolean).join('/'),
+      env,
+      label: [tracking, layerSets.length > 1 && layers, label].filter(Boolean).join('/'),
     })),
   ),
 );
