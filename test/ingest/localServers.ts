@@ -36,24 +36,28 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export interface RtmpServer {
+export interface LiveServer {
   /** Kills it: clients lose their connection, new ones are refused until it runs again. */
   stop(): Promise<void>;
 }
 
 /**
- * An RTMP server on 127.0.0.1:`port` sending `file` in a loop at its own rate: ffmpeg with `-listen 1`, which
- * serves one client and exits when it goes, started again each time, so that a client may reconnect.
+ * An RTMP server on 127.0.0.1:`port` (rtmp://127.0.0.1:port/live/face) sending `file` in a loop at its own rate.
  */
-export function rtmpServer(file: string, port: number): RtmpServer {
+export const rtmpServer = (file: string, port: number) => liveServer(file, ['-f', 'flv', '-listen', '1', `rtmp://127.0.0.1:${port}/live/face`]);
+
+/** An SRT listener on 127.0.0.1:`port` (srt://127.0.0.1:port) sending `file` as MPEG-TS in a loop at its own rate. */
+export const srtServer = (file: string, port: number) => liveServer(file, ['-f', 'mpegts', `srt://127.0.0.1:${port}?mode=listener`]);
+
+/**
+ * ffmpeg serving `file` in a loop at its own rate to `output` (a listening URL): it serves one client and exits
+ * when it goes, and is started again each time, so that a client may reconnect.
+ */
+function liveServer(file: string, output: string[]): LiveServer {
   let child: ChildProcess | undefined;
   let running = true;
   const start = () => {
-    child = spawn(
-      'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', '-listen', '1', `rtmp://127.0.0.1:${port}/live/face`],
-      { stdio: 'ignore' },
-    );
+    child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', ...output], { stdio: 'ignore' });
     child.once('exit', () => running && start());
   };
   start();

@@ -16,7 +16,7 @@ import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
 import { metricValue, startTestServer, TEST_SERVER_ENV } from '../helpers/server.ts';
 import path from 'node:path';
-import { alive, faceVideoHls, faceVideoMp4, fileServer, freePort, rtmpServer, sourceDecoders, type RtmpServer } from './localServers.ts';
+import { alive, faceVideoHls, faceVideoMp4, fileServer, freePort, rtmpServer, sourceDecoders, srtServer, type LiveServer } from './localServers.ts';
 
 const TOKEN_SECRET = 'ingest-test-secret-0123456789abcdef';
 const WEBHOOK_SECRET = 'ingest-webhook-secret-0123456789abcdef';
@@ -58,7 +58,7 @@ describe('a pulled RTMP source', () => {
   let app: App;
   let video: string;
   let port: number;
-  let rtmp: RtmpServer | undefined;
+  let rtmp: LiveServer | undefined;
   let subscriber: AffectSubscriber;
   let webhookServer: http.Server;
   const events: AffectStreamEvent[] = [];
@@ -192,6 +192,22 @@ describe('a pulled RTMP source', () => {
     await expect
       .poll(() => webhooks.some((w) => w.event === 'participant_left' && w.participant?.peerId === source.peerId), { timeout: 10_000 })
       .toBe(true);
+  });
+
+  it('pulls SRT (MPEG-TS from a listener)', async () => {
+    const port = await freePort();
+    const srt = srtServer(video, port);
+    try {
+      const created = await request(app, 'POST', `/rooms/${ROOM}/sources`, { token: await ingestToken(), body: { url: `srt://127.0.0.1:${port}`, name: 'SRT feed' } });
+      expect(created.status).toBe(201);
+      const feed = SourceInfoSchema.parse(created.json);
+      await expect.poll(() => events.filter((e) => e.peerId === feed.peerId && e.type === 'affect').length, { timeout: 20_000, interval: 100 }).toBeGreaterThan(5);
+      expect((await listSources(app))[0]).toMatchObject({ id: feed.id, state: 'live' });
+      expect((await request(app, 'DELETE', `/rooms/${ROOM}/sources/${feed.id}`, { token: await ingestToken() })).status).toBe(204);
+      await expect.poll(sourceDecoders, { timeout: 5000 }).toEqual([]);
+    } finally {
+      await srt.stop();
+    }
   });
 
   it.each([
