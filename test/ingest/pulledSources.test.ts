@@ -14,6 +14,7 @@ import type { App } from '../../server/src/app.ts';
 import { signIngestToken, tokenKey } from '../../server/src/auth/tokens.ts';
 import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
+import { startRedis } from '../helpers/redisServer.ts';
 import { metricValue, startTestServer, TEST_SERVER_ENV } from '../helpers/server.ts';
 import path from 'node:path';
 import { alive, faceVideoHls, faceVideoMp4, fileServer, freePort, rtmpServer, sourceDecoders, srtServer, type LiveServer } from './localServers.ts';
@@ -235,6 +236,34 @@ describe('a pulled RTMP source', () => {
       await expect.poll(sourceDecoders, { timeout: 5000 }).toEqual([]);
     } finally {
       files.close();
+    }
+  });
+});
+
+describe('a pulled source on a node with REDIS_URL', () => {
+  it('has its events in the room\'s durable history', async () => {
+    const redis = await startRedis();
+    const files = await fileServer(await faceVideoHls());
+    const app = await startTestServer({ TOKEN_SECRET, SOURCE_ALLOW_PRIVATE: 'true', REDIS_URL: redis.url });
+    try {
+      const since = Date.now();
+      const created = await request(app, 'POST', `/rooms/${ROOM}/sources`, {
+        token: await ingestToken(),
+        body: { url: `http://127.0.0.1:${files.port}/face.m3u8`, name: 'Recorded' },
+      });
+      expect(created.status).toBe(201);
+      const { peerId } = SourceInfoSchema.parse(created.json);
+      const token = await app.subscriberToken({ room: ROOM }, 60);
+      const stored = async () => {
+        const response = await fetch(`${app.url}/rooms/${ROOM}/affect?since=${since}`, { headers: { authorization: `Bearer ${token}` } });
+        const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { type: string; peerId?: string });
+        return lines.filter((line) => line.type === 'affect' && line.peerId === peerId).length;
+      };
+      await expect.poll(stored, { timeout: 20_000, interval: 500 }).toBeGreaterThanOrEqual(10);
+    } finally {
+      await app.close();
+      files.close();
+      await redis.kill();
     }
   });
 });
