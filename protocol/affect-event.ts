@@ -40,6 +40,7 @@ const faceInStream = {
   seq: z.int().nonnegative(),
   roomId: RoomIdSchema,
   peerId: id,
+  /** The video stream: a mediasoup producer's id, or a pulled source's (protocol/sources.ts). */
   producerId: id,
   faceId: z.int().nonnegative(),
   /**

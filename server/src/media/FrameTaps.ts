@@ -10,7 +10,10 @@ import { FrameTap, type FrameTapOptions } from './FrameTap.ts';
 
 const log = createLogger('media/taps');
 
-/** One tapped video stream; `frames$` completes when its producer, peer or room goes away. */
+/**
+ * One video stream to analyse (a tapped producer, or a pulled source: ingest/Sources.ts); `frames$` completes
+ * when its producer or source, peer or room goes away.
+ */
 export interface FrameStream {
   roomId: string;
   peerId: string;
