@@ -281,6 +281,8 @@ describe('requests the endpoint refuses', () => {
       // Only the name "localhost" is allowed (to test a redirect from it); its addresses by any other name are not.
       SOURCE_ALLOWED_HOSTS: 'localhost',
       MAX_SOURCES_PER_ROOM: '2',
+      SOURCE_RECONNECT_DELAY_MS: '50',
+      SOURCE_MAX_FAILURES: '3',
     });
     start = await health(app);
   });
@@ -362,6 +364,22 @@ describe('requests the endpoint refuses', () => {
     for (const created of [first, second]) {
       expect((await request(app, 'DELETE', `/rooms/${ROOM}/sources/${String(created.json!.id)}`, { token: await ingestToken() })).status).toBe(204);
     }
+  });
+
+  it('gives up on a source that never connects: failed, out of the room, listed until deleted', async () => {
+    const port = await freePort();
+    const created = await post({ url: `rtmp://localhost:${port}/live/nothing`, name: 'Nobody home' });
+    expect(created.status).toBe(201);
+    const { id, peerId } = SourceInfoSchema.parse(created.json);
+    await expect.poll(async () => (await listSources(app))[0]?.state, { timeout: 15_000, interval: 100 }).toBe('failed');
+    const [listed] = await listSources(app);
+    expect(listed).toMatchObject({ id, connections: 3, framesDelivered: 0, lastError: expect.stringContaining('Connection refused') });
+    expect((await health(app)).peers).toBe(start.peers);
+    expect(app.rooms.get(ROOM)?.peers.has(peerId) ?? false).toBe(false);
+    expect(await metric(app, 'ingest_sessions', '{kind="pull"}')).toBe(0);
+    expect(await sourceDecoders()).toEqual([]);
+    expect((await request(app, 'DELETE', `/rooms/${ROOM}/sources/${id}`, { token: await ingestToken() })).status).toBe(204);
+    expect(await listSources(app)).toEqual([]);
   });
 
   it('answers 40 concurrent hostile requests with 4xx, and leaves nothing behind', async () => {

@@ -161,15 +161,18 @@ export class PulledSource {
     this.#retry(`no frame for ${this.options.stallTimeoutMs} ms`);
   }
 
-  /** Ends this connection and connects again after the back-off, or gives up after too many failures in a row. */
-  #retry(reason: string, delayMs?: number): void {
+  /**
+   * Ends this connection and connects again after the back-off, or gives up after too many failures in a row.
+   * `failed`: this attempt counts as one (by default, a connection that gave no frame).
+   */
+  #retry(reason: string, delayMs?: number, failed = this.#lastFrameTime < this.#connectionStart): void {
     const decoder = this.#decoder;
     this.#decoder = undefined;
     clearInterval(this.#watchdog);
     decoder?.stop();
     if (this.#closed) return;
     this.#lastError = reason;
-    if (this.#lastFrameTime < this.#connectionStart) this.#failures += 1;
+    if (failed) this.#failures += 1;
     if (this.#failures >= this.options.maxFailures) {
       this.#state = 'failed';
       log.warn('source failed; giving up', { sourceId: this.ids.id, failuresInARow: this.#failures, reason });
@@ -187,9 +190,9 @@ export class PulledSource {
         (resolved) => {
           if (this.#closed) return;
           if (resolved.ok) this.#connect(resolved.value);
-          else this.#retry(`refused: ${resolved.reason}`);
+          else this.#retry(`refused: ${resolved.reason}`, undefined, true);
         },
-        (error: unknown) => this.#retry(`could not resolve: ${String(error)}`),
+        (error: unknown) => this.#retry(`could not resolve: ${String(error)}`, undefined, true),
       );
     }, delay);
   }
