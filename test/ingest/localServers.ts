@@ -95,11 +95,13 @@ export async function faceVideoHls(): Promise<string> {
 
 /**
  * An HTTP server on every loopback address (127.0.0.1 and ::1) serving the files of `dir` by name (e.g.
- * /face.mp4), and at /redirect?to=<url> a 302 to that URL.
+ * /face.mp4), and at /redirect?to=<url> a 302 to that URL; `requested` lists the paths asked for.
  */
-export async function fileServer(dir: string): Promise<{ port: number; close: () => void }> {
+export async function fileServer(dir: string): Promise<{ port: number; requested: string[]; close: () => void }> {
+  const requested: string[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    requested.push(url.pathname);
     if (url.pathname === '/redirect') {
       res.writeHead(302, { location: url.searchParams.get('to') ?? '/' }).end();
       return;
@@ -117,6 +119,7 @@ export async function fileServer(dir: string): Promise<{ port: number; close: ()
   await once(server, 'listening');
   return {
     port: (server.address() as AddressInfo).port,
+    requested,
     close: () => {
       server.closeAllConnections();
       server.close();

@@ -16,6 +16,8 @@ import { joinCall, launchBrowser } from '../helpers/browser.ts';
 import { subscribeToRoom } from '../helpers/roomSubscriber.ts';
 import { startRedis } from '../helpers/redisServer.ts';
 import { metricValue, startTestServer, TEST_SERVER_ENV } from '../helpers/server.ts';
+import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { alive, faceVideoHls, faceVideoMp4, fileServer, freePort, rtmpServer, sourceDecoders, srtServer, type LiveServer } from './localServers.ts';
 
@@ -319,6 +321,28 @@ describe('requests the endpoint refuses', () => {
     const { status, json } = await post({ url: `http://localhost:${files.port}/redirect?to=${encodeURIComponent(to)}`, name: 'x' });
     expect(status).toBe(422);
     expect(json!.error).toMatch(/redirected to http:\/\/127\.0\.0\.1:\d+\/face\.mp4: 127\.0\.0\.1 is loopback/);
+  });
+
+  it('lets ffmpeg fetch no HLS segment from a refused host: the playlist is allowed, its segments are not', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hostile-hls-'));
+    const hls = await faceVideoHls();
+    for (const name of await readdir(hls)) await symlink(path.join(hls, name), path.join(dir, name));
+    const hostile = await fileServer(dir);
+    try {
+      const segments = [0, 1, 2, 3, 4].map((i) => `#EXTINF:2.0,\nhttp://127.0.0.1:${hostile.port}/face${i}.ts`);
+      await writeFile(path.join(dir, 'hostile.m3u8'), ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', '#EXT-X-PLAYLIST-TYPE:VOD', ...segments, '#EXT-X-ENDLIST', ''].join('\n'));
+      const created = await post({ url: `http://localhost:${hostile.port}/hostile.m3u8`, name: 'Hostile playlist' });
+      expect(created.status).toBe(201);
+      await expect.poll(async () => (await listSources(app))[0]?.state, { timeout: 30_000, interval: 200 }).toBe('failed');
+      // ffmpeg read the playlist (through the proxy, to the allowed name) and never a segment of the refused address.
+      expect(hostile.requested).toContain('/hostile.m3u8');
+      expect(hostile.requested.filter((p) => p.endsWith('.ts'))).toEqual([]);
+      expect((await listSources(app))[0]!.framesDelivered).toBe(0);
+      expect((await request(app, 'DELETE', `/rooms/${ROOM}/sources/${String(created.json!.id)}`, { token: await ingestToken() })).status).toBe(204);
+    } finally {
+      hostile.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses missing, wrong and other rooms\' tokens', async () => {

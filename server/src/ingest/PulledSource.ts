@@ -22,6 +22,8 @@ export interface PulledSourceOptions extends Pick<FrameTapOptions, 'width' | 'he
   /** Attempts in a row without a frame after which the source gives up (`failed`). */
   maxFailures: number;
   lookup?: Lookup;
+  /** The checking proxy an http(s) source's ffmpeg goes through (SourceProxy.ts). */
+  httpProxy: string;
 }
 
 export interface SourceIds {
@@ -131,7 +133,7 @@ export class PulledSource {
     this.#rate = new TokenBucket(FRAME_BURST, this.options.fps, this.#connectionStart);
     const decoder = new FfmpegDecoder({
       ffmpegPath: this.options.ffmpegPath,
-      input: sourceInput(resolved),
+      input: sourceInput(resolved, this.options.httpProxy),
       maxWidth: this.options.width,
       maxHeight: this.options.height,
       maxFps: this.options.fps,

@@ -9,12 +9,13 @@ import type { FrameStream } from '../media/FrameTaps.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Rooms } from '../sfu/Rooms.ts';
 import { PulledSource, type PulledSourceOptions } from './PulledSource.ts';
-import { redacted, resolveSource } from './resolveSource.ts';
+import { redacted, resolveSource, systemLookup } from './resolveSource.ts';
+import { SourceProxy } from './SourceProxy.ts';
 import { precheckSourceUrl } from './sourceAddress.ts';
 
 const log = createLogger('ingest/sources');
 
-export interface SourcesOptions extends PulledSourceOptions {
+export interface SourcesOptions extends Omit<PulledSourceOptions, 'httpProxy'> {
   /** Sources on this server, failed ones included (they hold no process, but stay listed until deleted). */
   maxSources: number;
   maxSourcesPerRoom: number;
@@ -38,6 +39,8 @@ export class Sources {
   readonly #started = new Subject<FrameStream>();
   /** Sources being added, by room: they count against the limits already. */
   readonly #pending = new Map<string, number>();
+  /** Started with the first source. */
+  #proxy: Promise<SourceProxy> | undefined;
   #closed = false;
 
   constructor(
@@ -105,6 +108,12 @@ export class Sources {
     }
     const resolved = await resolveSource(request.url, this.options.policy, this.options.lookup);
     if (!resolved.ok) throw this.#refused(roomId, request.url, resolved.reason, addedBy);
+    // A proxy that could not start is tried again with the next source.
+    this.#proxy ??= SourceProxy.start(this.options.policy, this.options.lookup ?? systemLookup).catch((error: unknown) => {
+      this.#proxy = undefined;
+      throw error;
+    });
+    const proxy = await this.#proxy;
     if (this.#closed) throw new SourceRefusal(503, 'the server is shutting down');
     let joined;
     try {
@@ -115,7 +124,7 @@ export class Sources {
     }
     const { room, peer } = joined;
     const ids = { id: randomUUID(), roomId, peerId: peer.id, name: request.name };
-    const source = new PulledSource(ids, request.url, this.options, this.metrics, () => {
+    const source = new PulledSource(ids, request.url, { ...this.options, httpProxy: proxy.url }, this.metrics, () => {
       // Given up: it holds nothing any more, and is no longer in the room; it stays listed until deleted.
       if (!peer.closed) room.leave(peer.id);
       this.#count();
@@ -154,6 +163,7 @@ export class Sources {
     this.#closed = true;
     for (const source of [...this.#sources.values()]) this.remove(source.ids.roomId, source.ids.id);
     this.#started.complete();
+    void this.#proxy?.then((proxy) => proxy.close());
   }
 
   #refused(roomId: string, url: string, reason: string, addedBy: string | undefined): SourceRefusal {

@@ -16,7 +16,7 @@ export type Lookup = (host: string) => Promise<string[]>;
 const MAX_REDIRECTS = 5;
 const PROBE_TIMEOUT_MS = 5000;
 
-const systemLookup: Lookup = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+export const systemLookup: Lookup = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 /**
  * Checks a source URL and resolves it to what ffmpeg may open. The host is resolved here and every address
