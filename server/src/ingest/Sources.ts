@@ -47,7 +47,9 @@ export class Sources {
     private readonly rooms: Rooms,
     private readonly options: SourcesOptions,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.#count();
+  }
 
   /** Sources listed (failed ones included). */
   get size(): number {
