@@ -162,7 +162,8 @@ describe('a pulled RTMP source', () => {
     } finally {
       await browser.close();
     }
-  });
+    // Chromium's start and join take most of it on a busy machine.
+  }, 120_000);
 
   it('reconnects when its server goes and comes back, and its events resume', async () => {
     await rtmp!.stop();
