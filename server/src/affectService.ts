@@ -20,6 +20,7 @@ export interface AffectService {
   load(): AnalysisLoad;
   stop(): void;
 }
+
 /** Streams whose next sequence number is remembered after their analysis stopped (~50 bytes each). */
 const MAX_REMEMBERED_STREAMS = 10_000;
 
