@@ -76,8 +76,14 @@ const EnvSchema = z.object({
   TAP_RESTART_DELAY_MS: int(0, 60000).default(250),
   /** A decoder without a frame this long after it started is stopped (undecodable media); restarts back off. */
   TAP_FIRST_FRAME_TIMEOUT_MS: int(500, 600000).default(10_000),
-  /** A frame decoded later than this after its arrival is dropped, and its decoder restarted past the backlog. */
+  /** A frame decoded later than this after its arrival is dropped (stale). */
   TAP_MAX_LAG_MS: int(100, 60000).default(1000),
+  /**
+   * A decoder whose frames stay stale this long is restarted past its backlog; 0: at its first stale frame. Short
+   * lags (many decoders starting at once, a CPU spike) pass by themselves: restarting then only adds process starts
+   * and keyframe waits to an overloaded machine, and 24 replayed streams collapsed that way (bench:pipeline).
+   */
+  TAP_BACKLOG_RESTART_MS: int(0, 600000).default(5000),
   FFMPEG_PATH: z.string().default('ffmpeg'),
   /** Video streams tapped at once, each with its ffmpeg once media flows: ~16-20 fill 2 cores at 10 fps. */
   MAX_TAPS: int(1, 10000).default(64),
@@ -388,6 +394,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       restartDelayMs: e.TAP_RESTART_DELAY_MS,
       firstFrameTimeoutMs: e.TAP_FIRST_FRAME_TIMEOUT_MS,
       maxLagMs: e.TAP_MAX_LAG_MS,
+      backlogRestartMs: e.TAP_BACKLOG_RESTART_MS,
       ffmpegPath: e.FFMPEG_PATH,
       maxTaps: e.MAX_TAPS,
     },

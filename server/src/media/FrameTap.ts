@@ -30,11 +30,13 @@ export interface FrameTapOptions {
   restartDelayMs: number;
   /** A decoder with no frame this long after it started has failed (garbage or undecodable media): stopped. */
   firstFrameTimeoutMs: number;
-  /**
-   * A frame decoded this long after it arrived is stale: it is dropped, and the decoder, which has fallen
-   * behind (starved of CPU, with a backlog in its socket), is restarted at a fresh keyframe.
-   */
+  /** A frame decoded this long after it arrived is stale: it is dropped. */
   maxLagMs: number;
+  /**
+   * A decoder whose frames have all been stale for this long has fallen behind for good (starved of CPU, with a
+   * backlog in its socket): it is restarted at a fresh keyframe. 0: at its first stale frame.
+   */
+  backlogRestartMs: number;
   ffmpegPath: string;
 }
 
@@ -90,6 +92,8 @@ export class FrameTap {
   /** Decoders in a row that ended (exit or first-frame timeout) without delivering a frame. */
   #failures = 0;
   #lastBacklogRestart = Number.NEGATIVE_INFINITY;
+  /** When this decoder's frames turned stale, while they are; undefined while they are fresh. */
+  #staleSince: number | undefined;
   /** Smallest (decoded time - media time) of this decoder's frames: how far it runs behind when it keeps up. */
   #minDecodeOffset = Number.POSITIVE_INFINITY;
 
@@ -199,6 +203,7 @@ export class FrameTap {
     this.#decoderStartTime = Date.now();
     this.#decoderListening = false;
     this.#minDecodeOffset = Number.POSITIVE_INFINITY;
+    this.#staleSince = undefined;
     this.metrics.decoders.inc();
     // A replaced decoder's last frames, still in its pipe, are not this stream's any more.
     decoder.on('frame', (frame) => decoder === this.#decoder && this.#onFrame(frame));
@@ -267,9 +272,11 @@ export class FrameTap {
     const lagMs = arrival !== undefined ? decoded.decodedTime - arrival : offset - this.#minDecodeOffset;
     if (lagMs > this.options.maxLagMs) {
       this.metrics.staleFrames.inc();
-      this.#skipBacklog(lagMs);
+      this.#staleSince ??= decoded.decodedTime;
+      if (decoded.decodedTime - this.#staleSince >= this.options.backlogRestartMs) this.#skipBacklog(lagMs);
       return;
     }
+    this.#staleSince = undefined;
     this.metrics.framesDecoded.inc({ stream: this.streamId });
     this.#frames.next({
       roomId: this.ids.roomId,
