@@ -45,6 +45,8 @@ function parseCsv(text: string): string[][] {
 function schemaColumns(event: AffectEvent): string[] {
   const columns: string[] = [];
   for (const [key, field] of Object.entries(AffectEventSchema.shape)) {
+    // An optional field this event does not have (sourceTime: recorded files only) is no column of it.
+    if (!(key in event) && field.safeParse(undefined).success) continue;
     const shape = (field as { shape?: Record<string, unknown> }).shape;
     if (key === 'expression') {
       columns.push('expression.label', ...Object.keys(event.expression.probs).map((l) => `expression.probs.${l}`));
