@@ -33,6 +33,28 @@ describe('WHIP with CALL_AUTH=open', () => {
     expect(app.rooms.get('open')).toBeUndefined();
   });
 
+  it('lets a publisher opt out of analysis, or in where ANALYSIS_DEFAULT=off, with ?analysis=', async () => {
+    const off = await post('/whip/open?analysis=off');
+    expect(off.status).toBe(201);
+    expect(app.whip.get(off.headers.get('location')!.split('/').at(-1)!)!.peer.analysed).toBe(false);
+    expect((await fetch(`${app.url}${off.headers.get('location')}`, { method: 'DELETE' })).status).toBe(200);
+    const bad = await post('/whip/open?analysis=maybe');
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe('analysis must be on or off, not "maybe"');
+    const optIn = await startTestServer({ ANALYSIS_ENABLED: 'false', ANALYSIS_DEFAULT: 'off' });
+    try {
+      const postTo = (query: string) =>
+        fetch(`${optIn.url}/whip/optin${query}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: OFFER });
+      const byDefault = await postTo('');
+      expect(optIn.whip.get(byDefault.headers.get('location')!.split('/').at(-1)!)!.peer.analysed).toBe(false);
+      const on = await postTo('?analysis=on');
+      expect(on.status).toBe(201);
+      expect(optIn.whip.get(on.headers.get('location')!.split('/').at(-1)!)!.peer.analysed).toBe(true);
+    } finally {
+      await optIn.close();
+    }
+  });
+
   it('names an unnamed publisher "WHIP publisher", and refuses a name over MAX_DISPLAY_NAME_LENGTH', async () => {
     const unnamed = await post('/whip/open');
     expect(unnamed.status).toBe(201);

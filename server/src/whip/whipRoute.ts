@@ -98,9 +98,20 @@ async function serve(
   return patch(req, res, session, options);
 }
 
+/**
+ * `?analysis=on|off`: the publisher's own choice, as a call page's toggle is its participant's (a WHIP client has no
+ * other way to opt in where ANALYSIS_DEFAULT=off); within the token's `analysed` grant either way. Absent: the default.
+ */
+function analysisChoice(url: URL, options: WhipRouteOptions): boolean {
+  const choice = url.searchParams.get('analysis');
+  if (choice === null) return options.analysedByDefault;
+  if (choice !== 'on' && choice !== 'off') throw new WhipRefusal(400, `analysis must be on or off, not ${JSON.stringify(choice.slice(0, 16))}`);
+  return choice === 'on';
+}
+
 async function publish(req: IncomingMessage, res: ServerResponse, url: URL, roomId: string, access: CallAccess, options: WhipRouteOptions): Promise<void> {
   if (mediaType(req) !== 'application/sdp') throw new WhipRefusal(415, 'the offer must be sent as Content-Type: application/sdp', { 'accept-post': 'application/sdp' });
-  const spec = admit(access, roomId, url.searchParams.get('name') ?? DEFAULT_NAME, options.maxDisplayNameLength, options.analysedByDefault);
+  const spec = admit(access, roomId, url.searchParams.get('name') ?? DEFAULT_NAME, options.maxDisplayNameLength, analysisChoice(url, options));
   requireGrant(access, 'publish', 'sending media');
   const offer = parseOffer(await body(req, options.maxSdpBytes));
   const sections = negotiate(offer, options.capabilities);
