@@ -8,6 +8,7 @@ import type { Frame } from './Frame.ts';
 import { freeUdpPort } from './ports.ts';
 import { RtpRelay } from './RtpRelay.ts';
 import { tapSdp, type TapCodec } from './sdp.ts';
+import { StaleRun } from './staleRun.ts';
 
 const log = createLogger('media/tap');
 
@@ -92,8 +93,7 @@ export class FrameTap {
   /** Decoders in a row that ended (exit or first-frame timeout) without delivering a frame. */
   #failures = 0;
   #lastBacklogRestart = Number.NEGATIVE_INFINITY;
-  /** When this decoder's frames turned stale, while they are; undefined while they are fresh. */
-  #staleSince: number | undefined;
+  readonly #staleRun: StaleRun;
   /** Smallest (decoded time - media time) of this decoder's frames: how far it runs behind when it keeps up. */
   #minDecodeOffset = Number.POSITIVE_INFINITY;
 
@@ -107,6 +107,7 @@ export class FrameTap {
     private readonly metrics: Metrics,
   ) {
     this.streamId = consumer.producerId;
+    this.#staleRun = new StaleRun(options.backlogRestartMs);
   }
 
   static async create(
@@ -203,7 +204,7 @@ export class FrameTap {
     this.#decoderStartTime = Date.now();
     this.#decoderListening = false;
     this.#minDecodeOffset = Number.POSITIVE_INFINITY;
-    this.#staleSince = undefined;
+    this.#staleRun.reset();
     this.metrics.decoders.inc();
     // A replaced decoder's last frames, still in its pipe, are not this stream's any more.
     decoder.on('frame', (frame) => decoder === this.#decoder && this.#onFrame(frame));
@@ -270,13 +271,12 @@ export class FrameTap {
     const offset = decoded.decodedTime - (decoded.pts * 1000) / this.codec.clockRate;
     this.#minDecodeOffset = Math.min(this.#minDecodeOffset, offset);
     const lagMs = arrival !== undefined ? decoded.decodedTime - arrival : offset - this.#minDecodeOffset;
-    if (lagMs > this.options.maxLagMs) {
+    const stale = lagMs > this.options.maxLagMs;
+    if (this.#staleRun.add(decoded.decodedTime, stale)) this.#skipBacklog(lagMs);
+    if (stale) {
       this.metrics.staleFrames.inc();
-      this.#staleSince ??= decoded.decodedTime;
-      if (decoded.decodedTime - this.#staleSince >= this.options.backlogRestartMs) this.#skipBacklog(lagMs);
       return;
     }
-    this.#staleSince = undefined;
     this.metrics.framesDecoded.inc({ stream: this.streamId });
     this.#frames.next({
       roomId: this.ids.roomId,
