@@ -5,6 +5,7 @@ import { FfmpegDecoder, type DecodedFrame } from '../media/FfmpegDecoder.ts';
 import type { Frame } from '../media/Frame.ts';
 import type { FrameTapOptions } from '../media/FrameTap.ts';
 import { restartDelayMs } from '../media/FrameTap.ts';
+import { StaleRun } from '../media/staleRun.ts';
 import type { Metrics } from '../metrics.ts';
 import { TokenBucket } from '../signaling/rateLimit.ts';
 import { redacted, resolveSource, withoutCredentials, type Lookup, type ResolvedSource } from './resolveSource.ts';
@@ -61,8 +62,8 @@ export class PulledSource {
   #lastError: string | undefined;
   #connectionStart = 0;
   #lastFrameTime = 0;
-  /** Since when this connection's frames have all been stale; undefined while they are fresh. */
-  #behindSince: number | undefined;
+  /** How long this connection's frames have all been stale. */
+  readonly #behind = new StaleRun(SUSTAINED_LAG_MS);
   /** Smallest (decoded time - media time) of this connection's frames: how far behind it runs when it keeps up. */
   #minDecodeOffset = Number.POSITIVE_INFINITY;
   #retryTimer?: NodeJS.Timeout;
@@ -129,7 +130,7 @@ export class PulledSource {
     this.#connections += 1;
     this.#connectionStart = Date.now();
     this.#minDecodeOffset = Number.POSITIVE_INFINITY;
-    this.#behindSince = undefined;
+    this.#behind.reset();
     this.#rate = new TokenBucket(FRAME_BURST, this.options.fps, this.#connectionStart);
     const decoder = new FfmpegDecoder({
       ffmpegPath: this.options.ffmpegPath,
@@ -211,16 +212,15 @@ export class PulledSource {
     const offset = decoded.decodedTime - decoded.ptsTime * 1000;
     this.#minDecodeOffset = Math.min(this.#minDecodeOffset, offset);
     const lagMs = offset - this.#minDecodeOffset;
-    if (lagMs > this.options.maxLagMs) {
+    const stale = lagMs > this.options.maxLagMs;
+    if (this.#behind.add(decoded.decodedTime, stale)) {
+      log.warn('source stays behind; reconnecting to skip the backlog', { sourceId: this.ids.id, lagMs });
+      this.#retry(`stayed ${Math.round(lagMs)} ms behind`, 0);
+    }
+    if (stale) {
       this.metrics.staleFrames.inc();
-      this.#behindSince ??= decoded.decodedTime;
-      if (decoded.decodedTime - this.#behindSince >= SUSTAINED_LAG_MS) {
-        log.warn('source stays behind; reconnecting to skip the backlog', { sourceId: this.ids.id, lagMs });
-        this.#retry(`stayed ${Math.round(lagMs)} ms behind`, 0);
-      }
       return;
     }
-    this.#behindSince = undefined;
     if (!this.#rate.take(decoded.decodedTime)) return;
     this.metrics.framesDecoded.inc({ stream: this.ids.id });
     this.#frames.next({

@@ -1,7 +1,7 @@
 /**
- * How long a decoder's frames have been stale without a break: a decoder that falls behind for a moment (starved of
- * CPU, then working through its backlog) soon delivers fresh frames again, and only one whose frames stay stale for
- * `restartAfterMs` is behind for good and worth a restart.
+ * How long a decoder's frames (a tapped stream's, a pulled source's) have been stale without a break: a decoder that
+ * falls behind for a moment (starved of CPU, then working through its backlog) soon delivers fresh frames again, and
+ * only one whose frames stay stale for `restartAfterMs` is behind for good and worth a restart.
  */
 export class StaleRun {
   #since: number | undefined;
