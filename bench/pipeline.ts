@@ -124,6 +124,10 @@ async function measure(streamCount: number, setup: Setup): Promise<Run> {
     });
     await sleep(Number(values.seconds) * 1000);
     stop();
+    for (const stream of streams.filter((s) => !byStream.has(s.producerId))) {
+      const tap = app.taps!.get(stream.producerId);
+      console.log(`  no events from stream ${stream.producerId}: tap ${tap ? `decoder ${tap.decoderState}, layer ${tap.analysedLayer}` : 'gone'}`);
+    }
     const usage = cpu();
     const seconds = (Date.now() - started) / 1000;
     const analysis = await window();

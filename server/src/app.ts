@@ -25,6 +25,7 @@ import { createHttpServer } from './http/httpServer.ts';
 import { requestOriginAllowed } from './http/origin.ts';
 import { createLogger, setLogLevel } from './log.ts';
 import { FrameTaps, type FrameStream } from './media/FrameTaps.ts';
+import { LaggingDecoders } from './media/staleRun.ts';
 import { Sources } from './ingest/Sources.ts';
 import { sourcesRoute } from './ingest/sourcesRoute.ts';
 import { createMetrics, type Metrics, type SfuCounts } from './metrics.ts';
@@ -99,10 +100,11 @@ export async function startApp(config: Config): Promise<App> {
       pool.close();
       throw error;
     }));
-  const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics) : undefined;
+  const lagging = new LaggingDecoders();
+  const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics, lagging) : undefined;
   // TAP_ENABLED=false decodes no video at all, a pulled source's included.
   const maxSources = config.tap.enabled ? config.sources.maxSources : 0;
-  const sources = new Sources(rooms, { ...config.tap, ...config.sources, maxSources, place: cluster?.place }, metrics);
+  const sources = new Sources(rooms, { ...config.tap, ...config.sources, maxSources, place: cluster?.place, lagging }, metrics);
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
   if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
   const whip = new WhipSessions(rooms, metrics, { ...config.whip, place: cluster?.place });

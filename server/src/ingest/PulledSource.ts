@@ -5,7 +5,7 @@ import { FfmpegDecoder, type DecodedFrame } from '../media/FfmpegDecoder.ts';
 import type { Frame } from '../media/Frame.ts';
 import type { FrameTapOptions } from '../media/FrameTap.ts';
 import { restartDelayMs } from '../media/FrameTap.ts';
-import { StaleRun } from '../media/staleRun.ts';
+import { StaleRun, type LaggingDecoders } from '../media/staleRun.ts';
 import type { Metrics } from '../metrics.ts';
 import { TokenBucket } from '../signaling/rateLimit.ts';
 import { redacted, resolveSource, withoutCredentials, type Lookup, type ResolvedSource } from './resolveSource.ts';
@@ -25,6 +25,8 @@ export interface PulledSourceOptions extends Pick<FrameTapOptions, 'width' | 'he
   lookup?: Lookup;
   /** The checking proxy an http(s) source's ffmpeg goes through (SourceProxy.ts). */
   httpProxy: string;
+  /** The process's decoders, of which this source's is one: whether a reconnection would help. */
+  lagging: LaggingDecoders;
 }
 
 export interface SourceIds {
@@ -63,7 +65,7 @@ export class PulledSource {
   #connectionStart = 0;
   #lastFrameTime = 0;
   /** How long this connection's frames have all been stale. */
-  readonly #behind = new StaleRun(SUSTAINED_LAG_MS);
+  readonly #behind: StaleRun;
   /** Smallest (decoded time - media time) of this connection's frames: how far behind it runs when it keeps up. */
   #minDecodeOffset = Number.POSITIVE_INFINITY;
   #retryTimer?: NodeJS.Timeout;
@@ -82,7 +84,9 @@ export class PulledSource {
     private readonly metrics: Metrics,
     /** Called once, when the source gives up (`failed`). */
     private readonly onFailed: (source: PulledSource) => void,
-  ) {}
+  ) {
+    this.#behind = new StaleRun(SUSTAINED_LAG_MS, options.lagging);
+  }
 
   get state(): SourceState {
     return this.#state;
@@ -120,6 +124,7 @@ export class PulledSource {
     clearInterval(this.#watchdog);
     this.#decoder?.stop();
     this.#decoder = undefined;
+    this.#behind.close();
     this.metrics.framesDecoded.remove({ stream: this.ids.id });
     this.#frames.complete();
     log.info('source closed', { sourceId: this.ids.id, roomId: this.ids.roomId });

@@ -8,7 +8,7 @@ import type { Frame } from './Frame.ts';
 import { freeUdpPort } from './ports.ts';
 import { RtpRelay } from './RtpRelay.ts';
 import { tapSdp, type TapCodec } from './sdp.ts';
-import { StaleRun } from './staleRun.ts';
+import { StaleRun, type LaggingDecoders } from './staleRun.ts';
 
 const log = createLogger('media/tap');
 
@@ -105,9 +105,10 @@ export class FrameTap {
     private readonly codec: TapCodec,
     private readonly options: FrameTapOptions,
     private readonly metrics: Metrics,
+    lagging: LaggingDecoders,
   ) {
     this.streamId = consumer.producerId;
-    this.#staleRun = new StaleRun(options.backlogRestartMs);
+    this.#staleRun = new StaleRun(options.backlogRestartMs, lagging);
   }
 
   static async create(
@@ -116,6 +117,8 @@ export class FrameTap {
     ids: TapIds,
     options: FrameTapOptions,
     metrics: Metrics,
+    /** The process's decoders, of which this tap's is one: whether a restart would help. */
+    lagging: LaggingDecoders,
   ): Promise<FrameTap> {
     const transport = await router.createPlainTransport({
       listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
@@ -140,7 +143,7 @@ export class FrameTap {
       if (!codec || ssrc === undefined) throw new Error(`consumer of producer ${producer.id} has no codec or SSRC`);
       relay = await RtpRelay.create({ payloadType: codec.payloadType, ssrc, mimeType: codec.mimeType });
       await transport.connect({ ip: '127.0.0.1', port: relay.port });
-      const tap = new FrameTap(ids, transport, consumer, relay, codec, options, metrics);
+      const tap = new FrameTap(ids, transport, consumer, relay, codec, options, metrics, lagging);
       consumer.on('producerclose', () => tap.close());
       consumer.on('transportclose', () => tap.close());
       await consumer.resume();
@@ -181,6 +184,7 @@ export class FrameTap {
     clearTimeout(this.#restartTimer);
     clearTimeout(this.#firstFrameTimer);
     this.#decoder?.stop();
+    this.#staleRun.close();
     this.transport.close();
     this.relay.close();
     this.metrics.framesDecoded.remove({ stream: this.streamId });

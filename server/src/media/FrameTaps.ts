@@ -7,6 +7,7 @@ import type { Room } from '../sfu/Room.ts';
 import type { Rooms } from '../sfu/Rooms.ts';
 import type { Frame } from './Frame.ts';
 import { FrameTap, type FrameTapOptions } from './FrameTap.ts';
+import type { LaggingDecoders } from './staleRun.ts';
 
 const log = createLogger('media/taps');
 
@@ -39,6 +40,7 @@ export class FrameTaps {
       maxTaps: number;
     },
     private readonly metrics: Metrics,
+    private readonly lagging: LaggingDecoders,
   ) {
     rooms.on('roomCreated', (room) => {
       room.on('producerAdded', (peer, producer) => {
@@ -95,7 +97,7 @@ export class FrameTaps {
     }
     this.#creating.add(producer.id);
     const ids = { roomId: room.id, peerId: peer.id };
-    FrameTap.create(room.router, producer, ids, this.options, this.metrics).finally(() => this.#creating.delete(producer.id)).then(
+    FrameTap.create(room.router, producer, ids, this.options, this.metrics, this.lagging).finally(() => this.#creating.delete(producer.id)).then(
       (tap) => {
         // The participant may have opted out (or left) while its tap was being set up.
         if (!peer.analysed || peer.closed) {
