@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 const here = path.dirname(fileURLToPath(import.meta.url));
 await rm(path.join(here, 'dist'), { recursive: true, force: true });
 await build({
-  entryPoints: { index: path.join(here, 'src/index.ts'), webhooks: path.join(here, 'src/webhooks.ts') },
+  entryPoints: { index: path.join(here, 'src/index.ts'), webhooks: path.join(here, 'src/webhooks.ts'), whip: path.join(here, 'src/whip.ts') },
   outdir: path.join(here, 'dist'),
   bundle: true,
   format: 'esm',

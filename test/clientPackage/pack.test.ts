@@ -39,6 +39,8 @@ describe('@affect-call/client, packed and installed into another project', () =>
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/dist/index.js');
     expect(files).toContain('package/dist/webhooks.js');
+    expect(files).toContain('package/dist/whip.js');
+    expect(files).toContain('package/dist/types/packages/client/src/whip.d.ts');
     expect(files).toContain('package/dist/types/packages/client/src/index.d.ts');
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   });
@@ -62,6 +64,7 @@ describe('@affect-call/client, packed and installed into another project', () =>
       import { readFile } from 'node:fs/promises';
       import { AffectSubscriber, AffectEventSchema, readHistory, HistoryLineError } from '@affect-call/client';
       import { verifyWebhook, WEBHOOK_HEADERS } from '@affect-call/client/webhooks';
+      import { publishWhip, WhipError } from '@affect-call/client/whip';
       const [secret, body, timestamp, signature] = process.argv.slice(2);
       const headers = { id: 'd1', timestamp, signature };
       const lines = [];
@@ -76,6 +79,8 @@ describe('@affect-call/client, packed and installed into another project', () =>
         broken,
         subscriber: typeof AffectSubscriber.connect,
         schema: AffectEventSchema.safeParse({ type: 'affect' }).success,
+        whip: typeof publishWhip,
+        whipError: new WhipError('refused', 'no', { status: 401, reason: 'unauthorized' }).status,
       }));
       `,
     );
@@ -88,6 +93,8 @@ describe('@affect-call/client, packed and installed into another project', () =>
       broken: expect.stringMatching(/^history line 2: /),
       subscriber: 'function',
       schema: false,
+      whip: 'function',
+      whipError: 401,
     });
   });
 
@@ -99,6 +106,7 @@ describe('@affect-call/client, packed and installed into another project', () =>
       `
       import { AffectSubscriber, readHistory, type AffectEvent, type HistoryLine } from '@affect-call/client';
       import { verifyWebhook } from '@affect-call/client/webhooks';
+      import { publishWhip, WhipError, type WhipPublication } from '@affect-call/client/whip';
       export async function valences(text: string): Promise<number[]> {
         const out: number[] = [];
         for await (const line of readHistory(text)) if (line.type === 'affect') out.push(line.valence);
@@ -107,16 +115,29 @@ describe('@affect-call/client, packed and installed into another project', () =>
       export const ok: boolean = verifyWebhook('s', { id: 'i', timestamp: '1', signature: 'v1,x' }, '{}');
       export const connect: typeof AffectSubscriber.connect = AffectSubscriber.connect;
       export type Both = AffectEvent | HistoryLine;
+      export async function publish(stream: MediaStream, token: string): Promise<WhipPublication | number | undefined> {
+        try {
+          return await publishWhip({ endpoint: 'https://affect.example.com/whip/demo', token, stream, analysis: 'on', timeoutMs: 5000 });
+        } catch (error) {
+          if (error instanceof WhipError && error.code === 'refused') return error.status;
+          throw error;
+        }
+      }
       `,
     );
     await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: project });
 
     await writeFile(path.join(project, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files: ['bad.ts'] }));
-    await writeFile(path.join(project, 'bad.ts'), `import type { AffectEvent } from '@affect-call/client';\nexport const v = (e: AffectEvent): string => e.valence;\n`);
+    await writeFile(
+      path.join(project, 'bad.ts'),
+      `import type { AffectEvent } from '@affect-call/client';\nexport const v = (e: AffectEvent): string => e.valence;\n` +
+        `import { publishWhip } from '@affect-call/client/whip';\nexport const p = (track: MediaStreamTrack) => publishWhip({ endpoint: '/whip/demo', track, analysis: 'yes' });\n`,
+    );
     const failed = await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: project }).then(
       () => '',
       (error: { stdout: string }) => error.stdout,
     );
     expect(failed).toMatch(/bad\.ts\(2,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/);
+    expect(failed).toMatch(/bad\.ts\(4,\d+\): error TS2322: Type '"yes"' is not assignable to type '"off" \| "on" \| undefined'/);
   });
 });

@@ -19,9 +19,16 @@ declare global {
   }
 }
 
-/** A blank page to run a WHIP client in, served from 127.0.0.1 on a port of its own: another origin than the server's. */
-export async function serveClientPage(): Promise<{ origin: string; close: () => Promise<void> }> {
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>WHIP client</title>'));
+/**
+ * A page to run a WHIP client in, served from 127.0.0.1 on a port of its own: another origin than the server's.
+ * Blank, or with a module script `head` in it; `scripts` are the JavaScript files it may import, by path.
+ */
+export async function serveClientPage(head = '', scripts: Record<string, string> = {}): Promise<{ origin: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const script = scripts[req.url ?? ''];
+    if (script !== undefined) return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+    res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>WHIP client</title>${head && `<script type="module">${head}</script>`}`);
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
