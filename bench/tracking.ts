@@ -10,7 +10,7 @@
  *   layer (640x480 VP8), both tracked: the same numbers, the half-size boxes scaled up;
  * - the Solvay 1927 photo (29 faces) repeated: the same, with the default 4-region limit (whole frame each time)
  *   and with regions forced for every face;
- * - a face walking in: the Grace Hopper fixture pasted into the face video from frame k on (k = 20..23, every
+ * - a face walking in: the Grace Hopper fixture pasted into the face video from frame k on (k = 20 on, every
  *   phase of the 400 ms schedule): time from its first frame to its first event, both modes.
  */
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,8 @@ const config = loadConfig();
 const sessions = createSessionFactory({ provider: config.vision.provider, log: () => {} });
 const detector = await createFaceDetector({ sessions, model: config.vision.detectorModel, minScore: config.vision.detectorMinScore });
 const model = await loadAffectModel(config.vision.affectModelPath, { sessions });
+/** Region tracking as the server is configured (VISION_FULL_DETECT_INTERVAL_MS applies), the defaults otherwise. */
+const TRACKING: RegionTrackingOptions = { ...DEFAULT_REGION_TRACKING, ...config.analysis.regionTracking };
 const fixture = (name: string) => fileURLToPath(new URL(`../test/fixtures/${name}`, import.meta.url));
 
 /** Every image through one fresh per-stream pipeline, one frame at a time (nothing dropped). */
@@ -120,19 +122,19 @@ const solvay = loadImage(fixture('solvay1927.jpg'));
 const group = Array.from({ length: 20 }, () => solvay);
 
 const sections: Record<string, Comparison> = {};
-sections['face video'] = compare(await analyse(video, undefined), await analyse(video, DEFAULT_REGION_TRACKING));
+sections['face video'] = compare(await analyse(video, undefined), await analyse(video, TRACKING));
 // What analysing the call page's half-size simulcast layer costs: both layers as VP8 at the page's bitrates, both
 // tracked (roi); "off" in the table is the full layer, "roi" the half-size one.
 const fullLayer = await framesOf(await faceVideoVp8(seconds), 640, 480);
 const halfLayer = await framesOf(await faceVideoVp8HalfLayer(seconds), 320, 240);
 sections['half-size layer (roi) against the full layer (roi)'] = compare(
-  await analyse(fullLayer, DEFAULT_REGION_TRACKING),
-  await analyse(halfLayer, DEFAULT_REGION_TRACKING),
+  await analyse(fullLayer, TRACKING),
+  await analyse(halfLayer, TRACKING),
   640 / 320,
 );
 const groupOff = await analyse(group, undefined);
-sections['group photo'] = compare(groupOff, await analyse(group, DEFAULT_REGION_TRACKING));
-sections['group photo, regions forced'] = compare(groupOff, await analyse(group, { ...DEFAULT_REGION_TRACKING, maxRegions: Infinity }));
+sections['group photo'] = compare(groupOff, await analyse(group, TRACKING));
+sections['group photo, regions forced'] = compare(groupOff, await analyse(group, { ...TRACKING, maxRegions: Infinity }));
 
 /** The face video with Grace Hopper's head (the fixture's 300x320 px around her face, halved) pasted into its lower right from frame `from` on. */
 const hopper = loadImage(fixture('grace_hopper.jpg'));
@@ -151,17 +153,18 @@ function walkIn(from: number): RgbImage[] {
   });
 }
 const pickup: { from: number; offMs: number; roiMs: number }[] = [];
-for (const from of [20, 21, 22, 23]) {
+// Every phase of the full-search schedule.
+for (let from = 20; from < 20 + Math.max(1, Math.round(TRACKING.fullIntervalMs / FRAME_MS)); from++) {
   const images = walkIn(from);
   const firstEventMs = (frames: AnalysedFrame[]) => {
     const i = frames.findIndex((f, n) => n >= from && f.faces.some((face) => face.detection.box.x > 440 && face.detection.box.y > 270));
     return i < 0 ? Number.NaN : (i - from) * FRAME_MS;
   };
-  pickup.push({ from, offMs: firstEventMs(await analyse(images, undefined)), roiMs: firstEventMs(await analyse(images, DEFAULT_REGION_TRACKING)) });
+  pickup.push({ from, offMs: firstEventMs(await analyse(images, undefined)), roiMs: firstEventMs(await analyse(images, TRACKING)) });
 }
 
 console.log(describeMachine());
-console.log(`detector ${config.vision.detectorModel} (regions: front128); frames at ${1000 / FRAME_MS} fps; tracked mode: full search every ${DEFAULT_REGION_TRACKING.fullIntervalMs} ms, regions ${DEFAULT_REGION_TRACKING.regionScale}x the face`);
+console.log(`detector ${config.vision.detectorModel} (regions: front128); frames at ${1000 / FRAME_MS} fps; tracked mode: full search every ${TRACKING.fullIntervalMs} ms, regions ${TRACKING.regionScale}x the face`);
 console.log('| frames | faces (off) | recall | IoU median / p5 | expression agreement | |dV| median / p95 | |dA| median / p95 | detector ms/frame off -> roi | roi frames by mode |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const [name, c] of Object.entries(sections)) {
@@ -173,6 +176,6 @@ for (const [name, c] of Object.entries(sections)) {
   );
 }
 console.log(`new face walking in (frame k = ${pickup.map((p) => p.from).join(', ')}): first frame -> first event, ms: off ${pickup.map((p) => p.offMs).join(', ')}; roi ${pickup.map((p) => p.roiMs).join(', ')}`);
-writeResults(values.json, 'tracking', { frameMs: FRAME_MS, regionTracking: DEFAULT_REGION_TRACKING, sections, pickup });
+writeResults(values.json, 'tracking', { frameMs: FRAME_MS, regionTracking: TRACKING, sections, pickup });
 await detector.release();
 await model.release();

@@ -92,7 +92,7 @@ export function startAffectService(deps: AffectServiceDeps): AffectService {
         recent.add('analysed', now);
         if (analysed.analysisFps !== undefined) streamFps.set(stream.streamId, analysed.analysisFps);
         observeLatency(metrics, analysed, now);
-        if (analysed.detectMode !== 'none') metrics.analysisWork.inc({ work: `detect_${analysed.detectMode}` }, analysed.detectorMs / 1000);
+        if (analysed.detectMode !== 'none' && analysed.detectMode !== 'held') metrics.analysisWork.inc({ work: `detect_${analysed.detectMode}` }, analysed.detectorMs / 1000);
         for (const event of events.fromFrame(analysed, now)) hub.publish(event);
       }),
       catchError((error: unknown) => {

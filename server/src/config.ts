@@ -145,6 +145,13 @@ const EnvSchema = z.object({
   VISION_TRACKING: z.enum(['roi', 'off']).default('roi'),
   /** With VISION_TRACKING=roi, the longest a new face waits to be found (frame time). */
   VISION_FULL_DETECT_INTERVAL_MS: int(0, 60000).default(400),
+  /**
+   * With VISION_TRACKING=roi, a scheduled whole-frame search is skipped while the picture has not changed outside the
+   * known faces since the last one, for up to this long after it; 0: searched on schedule whatever the picture does.
+   */
+  VISION_FULL_DETECT_STILL_INTERVAL_MS: int(0, 60000).default(2000),
+  /** With VISION_TRACKING=roi, frames in a row a face is held where it was (no search) while nothing changed over it. */
+  VISION_HOLD_FRAMES: int(0, 10).default(2),
   TRACK_MIN_HITS: int(1, 30).default(3),
   TRACK_MAX_MISS_MS: int(50, 60000).default(1000),
   // SMOOTH_*: chosen by `npm run bench:smoothing` on the face video; of the settings lagging <= 150 ms, the least
@@ -257,7 +264,7 @@ export interface Config {
     concurrency: number;
     tracking: { minHits: number; maxMissMs: number };
     /** Region-of-interest detection (VISION_TRACKING=roi); undefined: every frame searched whole. */
-    regionTracking: { fullIntervalMs: number } | undefined;
+    regionTracking: { fullIntervalMs: number; stillIntervalMs: number; maxHeld: number } | undefined;
     smoothing: { vaMinCutoffHz: number; vaBeta: number; expressionTauMs: number; expressionSwitchMargin: number; auTauMs: number };
   };
   sources: {
@@ -417,7 +424,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // --variant): 4 turns 6.5 events/s per stream and 35% shed, 8 turns 8.8 and 13%, 16 turns 9.6 and 4.9%.
       concurrency: e.ANALYSIS_CONCURRENCY ?? 8 * Math.max(1, e.VISION_WORKERS),
       tracking: { minHits: e.TRACK_MIN_HITS, maxMissMs: e.TRACK_MAX_MISS_MS },
-      regionTracking: e.VISION_TRACKING === 'roi' ? { fullIntervalMs: e.VISION_FULL_DETECT_INTERVAL_MS } : undefined,
+      regionTracking:
+        e.VISION_TRACKING === 'roi'
+          ? {
+              fullIntervalMs: e.VISION_FULL_DETECT_INTERVAL_MS,
+              stillIntervalMs: e.VISION_FULL_DETECT_STILL_INTERVAL_MS,
+              maxHeld: e.VISION_HOLD_FRAMES,
+            }
+          : undefined,
       smoothing: {
         vaMinCutoffHz: e.SMOOTH_VA_MIN_CUTOFF_HZ,
         vaBeta: e.SMOOTH_VA_BETA,

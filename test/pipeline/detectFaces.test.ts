@@ -3,9 +3,10 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { detectFaces, type DetectedFrame, type Detector } from '../../server/src/pipeline/detectFaces.ts';
 import { DEFAULT_REGION_TRACKING, type RegionTrackingOptions } from '../../server/src/pipeline/regionTracking.ts';
-import type { Box, FaceDetection } from '../../server/src/vision/types.ts';
+import type { Box, FaceDetection, RgbImage } from '../../server/src/vision/types.ts';
 import { face } from './faceFixtures.ts';
 import { emptyFrame } from '../helpers/frames.ts';
+import { paintBlock, texturedImage } from '../helpers/scenes.ts';
 
 const testScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -43,18 +44,25 @@ function sceneDetector(scene: (seq: number) => FaceDetection[]): Detector {
 const letters = (n: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(97 + i));
 
 /**
- * Frame i arrives at i ms (marble 'abc...|'); the full-search interval is 4 ms; `regions` 'off': no region tracking.
- * Per frame: its mode, its faces (x of each box centre) and the detector's own time.
+ * Frame i arrives at i ms (marble 'abc...|'); the full-search interval is 4 ms, searched on schedule whatever the
+ * picture (stillIntervalMs 0) and faces never held (maxHeld 0) unless `regions` says otherwise; `regions` 'off': no region tracking; `picture`: frame
+ * i's pixels (none by default). Per frame: its mode, its faces (x of each box centre) and the detector's own time.
  */
-function run(scene: (seq: number) => FaceDetection[], frameCount: number, regions: Partial<RegionTrackingOptions> | 'off' = {}) {
+function run(
+  scene: (seq: number) => FaceDetection[],
+  frameCount: number,
+  regions: Partial<RegionTrackingOptions> | 'off' = {},
+  picture?: (seq: number) => RgbImage,
+) {
   const results: [string, number[], number][] = [];
   testScheduler().run(({ cold, flush }) => {
-    const frames = cold(`${letters(frameCount).join('')}|`, Object.fromEntries(letters(frameCount).map((l, i) => [l, frameAt(i)])));
+    const frame = (i: number) => ({ ...frameAt(i), ...picture?.(i) });
+    const frames = cold(`${letters(frameCount).join('')}|`, Object.fromEntries(letters(frameCount).map((l, i) => [l, frame(i)])));
     frames
       .pipe(
         detectFaces<DetectedFrame>({
           detector: sceneDetector(scene),
-          regions: regions === 'off' ? undefined : { ...DEFAULT_REGION_TRACKING, fullIntervalMs: 4, ...regions },
+          regions: regions === 'off' ? undefined : { ...DEFAULT_REGION_TRACKING, fullIntervalMs: 4, stillIntervalMs: 0, maxHeld: 0, ...regions },
           then: (d) => of(d),
         }),
       )
@@ -93,6 +101,45 @@ describe('detectFaces: region-of-interest tracking (fake detector)', () => {
       ['regions', 2],
       ['regions', 2],
     ]);
+  });
+
+  describe('a still picture', () => {
+    const still = texturedImage(640, 480);
+    // B's face comes into the picture from frame 5 on: a block where it is.
+    const withB = paintBlock(still, B.box, 230);
+    const walkIn = (seq: number) => (seq >= 5 ? [A, B] : [A]);
+
+    it('skips the scheduled full searches while nothing changes outside the known faces, up to stillIntervalMs', () => {
+      const modes = run(() => [A], 14, { stillIntervalMs: 10 }, () => still).map(([mode]) => mode);
+      // Due from 4 on, skipped (still); at 10 the last full search is stillIntervalMs old: searched anyway.
+      expect(modes).toEqual(['full', ...Array(9).fill('regions'), 'full', 'regions', 'regions', 'regions']);
+    });
+
+    it('searches on schedule once the picture changed outside the known faces: a face walking in is found as soon', () => {
+      const gated = run(walkIn, 9, { stillIntervalMs: 1000 }, (seq) => (seq >= 5 ? withB : still));
+      const scheduled = run(walkIn, 9, { stillIntervalMs: 0 }, (seq) => (seq >= 5 ? withB : still));
+      const summary = (r: typeof gated) => r.map(([mode, xs]) => [mode, xs.length]);
+      // Frame 4: due, still: skipped; frame 5: due, changed: searched, B found. On schedule, B waits for frame 8.
+      expect(summary(gated)).toEqual([['full', 1], ['regions', 1], ['regions', 1], ['regions', 1], ['regions', 1], ['full', 2], ['regions', 2], ['regions', 2], ['regions', 2]]);
+      expect(summary(scheduled)).toEqual([['full', 1], ['regions', 1], ['regions', 1], ['regions', 1], ['full', 1], ['regions', 1], ['regions', 1], ['regions', 1], ['full', 2]]);
+    });
+
+    it('holds still faces where they were for maxHeld frames in a row, then searches their regions again', () => {
+      const results = run(() => [A], 9, { maxHeld: 2 }, () => still);
+      expect(results.map(([mode]) => mode)).toEqual(['full', 'held', 'held', 'regions', 'full', 'held', 'held', 'regions', 'full']);
+      // A held frame has the faces of the search before it, and costs the detector nothing.
+      expect(results[1]).toEqual(['held', [150], 0]);
+    });
+
+    it('searches a face that moved (its cells changed) instead of holding it', () => {
+      const moving = (seq: number) => paintBlock(still, { x: 100 + 10 * seq, y: 150, width: 100, height: 100 }, 240);
+      expect(run(() => [A], 5, { maxHeld: 2 }, moving).map(([mode]) => mode)).toEqual(['full', 'regions', 'regions', 'regions', 'full']);
+    });
+
+    it('is not fooled by change inside a known face region: the face may move and talk', () => {
+      const talking = (seq: number) => paintBlock(still, { x: 120, y: 220, width: 60, height: 30 }, seq % 2 ? 250 : 20);
+      expect(run(() => [A], 9, { stillIntervalMs: 1000 }, talking).map(([mode]) => mode)).toEqual(['full', ...Array(8).fill('regions')]);
+    });
   });
 
   it('searches the whole frame at once for a face that left, and then nothing until the schedule', () => {
@@ -166,7 +213,7 @@ describe('detectFaces: region-of-interest tracking (fake detector)', () => {
       expectObservable(analyse(undefined)).toBe('---a--b--d--(e|)', { a: 0, b: 1, d: 3, e: 4 });
       // Regions (a full search due again at 10 ms): after the first frame's full search, every frame is done
       // before the next arrives, none dropped.
-      expectObservable(analyse({ ...DEFAULT_REGION_TRACKING, fullIntervalMs: 10 })).toBe('---abc-d-(e|)', { a: 0, b: 1, c: 2, d: 3, e: 4 });
+      expectObservable(analyse({ ...DEFAULT_REGION_TRACKING, fullIntervalMs: 10, stillIntervalMs: 0, maxHeld: 0 })).toBe('---abc-d-(e|)', { a: 0, b: 1, c: 2, d: 3, e: 4 });
     });
   });
 });

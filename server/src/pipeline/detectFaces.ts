@@ -27,7 +27,9 @@ import {
   planDetection,
   type RegionState,
   type RegionTrackingOptions,
+  type Search,
 } from './regionTracking.ts';
+import { sceneSignature, type SceneSignature } from './sceneChange.ts';
 
 /** What detection needs of a detector (FaceDetector has it); Observables let marble tests time it. */
 export interface Detector {
@@ -37,10 +39,13 @@ export interface Detector {
 
 /**
  * How a frame's faces were found: `full` (the whole frame searched), `regions` (every known face found again
- * around where it was), `regions+full` (a known face was not: the whole frame searched after the regions), `none`
- * (no face known and no full search due: nothing to look for).
+ * around where it was), `regions+full` (a known face was not: the whole frame searched after the regions), `held`
+ * (nothing changed over the known faces: they are where they were, no search), `none` (no face known and no full
+ * search due: nothing to look for).
  */
-export type DetectionMode = 'full' | 'regions' | 'regions+full' | 'none';
+export type DetectionMode = 'full' | 'regions' | 'regions+full' | 'held' | 'none';
+
+const SEARCHED: Record<DetectionMode, Search> = { full: 'whole', 'regions+full': 'whole', regions: 'regions', held: 'none', none: 'none' };
 
 export interface DetectedFrame {
   frame: Frame;
@@ -96,6 +101,8 @@ export function detectFaces<R>(options: DetectFacesOptions<R>): OperatorFunction
         defer(() => {
           const detectStart = scheduler.now();
           const timings = noTimings();
+          let signature: SceneSignature | undefined;
+          const scene = () => (signature ??= sceneSignature(frame));
           let detectorMs = 0;
           const counted = <T>(work: Observable<T>) =>
             work.pipe(
@@ -105,11 +112,12 @@ export function detectFaces<R>(options: DetectFacesOptions<R>): OperatorFunction
               }),
             );
           const done = (detections: FaceDetection[], mode: DetectionMode) => {
-            state = afterDetection(state, detections, mode === 'full' || mode === 'regions+full', frame.arrivalTime);
+            state = afterDetection(state, detections, SEARCHED[mode], frame.arrivalTime, scene);
             return { frame, detections, mode, detectStart, detectorMs };
           };
-          const plan = tracking ? planDetection(state, frame.arrivalTime, tracking) : ({ kind: 'full' } as const);
+          const plan = tracking ? planDetection(state, frame.arrivalTime, tracking, scene) : ({ kind: 'full' } as const);
           if (plan.kind === 'full') return counted(full(frame, timings)).pipe(map((d) => done(d, 'full')));
+          if (plan.kind === 'hold') return of(done([...state.faces], 'held'));
           if (plan.regions.length === 0) return of(done([], 'none'));
           return counted(defer(() => from(detector.detectRegions(frame, plan.regions, timings)))).pipe(
             switchMap((found) => {
