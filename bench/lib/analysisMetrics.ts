@@ -22,8 +22,14 @@ interface Snapshot {
   work: Record<Work, number>;
 }
 
+/** The metrics page; asked again once if the connection was reset (a kept-alive connection the server closed as it was reused, likelier under load). */
+async function metricsText(app: App): Promise<string> {
+  const read = async () => (await fetch(`${app.url}/metrics`)).text();
+  return read().catch(read);
+}
+
 async function snapshot(app: App): Promise<Snapshot> {
-  const text = await (await fetch(`${app.url}/metrics`)).text();
+  const text = await metricsText(app);
   const value = (name: string, labels = '') => metricValue(text, name, labels) ?? 0;
   const stage = (name: Stage) => {
     const { name: metric, labels } = histogram(name);
