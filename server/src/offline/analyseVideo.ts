@@ -13,6 +13,7 @@ import { AnalyseError, type Outcome } from './AnalyseError.ts';
 import { VideoDecoder, type DecodeEnd } from './decodeVideo.ts';
 import { keepLargestFaces } from './keepLargestFaces.ts';
 import { probeVideo, type VideoProbe } from './probeVideo.ts';
+import { SharedFramePool } from './SharedFramePool.ts';
 
 /** One analysed frame of a recorded source, as the outputs take it. */
 export interface OfflineFrame {
@@ -189,9 +190,13 @@ async function runPipeline(
   const ids = streamIds(options.input);
   const events = new StreamEvents(ids, { name: model.info.name, version: model.info.version });
 
+  // Frames are decoded into shared buffers that the vision workers read without a copy, each reused once its
+  // frame is out of the pipeline.
+  const pool = new SharedFramePool(size.width * size.height * 3);
   let inFlight = 0;
   let slotFree: (() => void) | undefined;
-  const done = () => {
+  const done = (frame: Frame) => {
+    pool.give(frame.pixels);
     inFlight--;
     slotFree?.();
   };
@@ -207,10 +212,10 @@ async function runPipeline(
           ...configured,
           smoothing: options.raw ? false : configured.smoothing,
           everyFrame: true,
-          onError: (error) => {
+          onError: (error, frame) => {
             summary.failedFrames++;
             failure ??= error;
-            done();
+            done(frame);
           },
         }),
       )
@@ -229,7 +234,7 @@ async function runPipeline(
             failure ??= error;
             broken = true;
           }
-          done();
+          done(analysed.frame);
         },
         error: (error: unknown) => {
           failure = error;
@@ -248,6 +253,7 @@ async function runPipeline(
     startMs: options.startMs,
     durationMs: options.durationMs,
     stallTimeoutMs: options.stallTimeoutMs,
+    frameBuffer: () => pool.take(),
   });
   const stop = () => decoder.stop();
   options.signal?.addEventListener('abort', stop, { once: true });

@@ -23,6 +23,8 @@ export interface DecodeVideoOptions {
   durationMs?: number;
   /** The decoder is stopped, and the decode fails, when it delivers no byte for this long. Default 60 s. */
   stallTimeoutMs?: number;
+  /** Where each frame is decoded into, `width * height * 3` bytes (a pool's buffer); default: a new array per frame. */
+  frameBuffer?: () => Uint8Array;
 }
 
 /** How decoding ended: ffmpeg's exit and the errors it reported (damaged or cut-off data shows up here). */
@@ -92,6 +94,7 @@ export class VideoDecoder {
     };
 
     const bytes = width * height * 3;
+    const frameBuffer = options.frameBuffer ?? (() => new Uint8Array(bytes));
     const stallMs = options.stallTimeoutMs ?? 60_000;
     let leftover = 0;
     const self = this;
@@ -105,7 +108,7 @@ export class VideoDecoder {
         }, stallMs);
       };
       try {
-        let pixels = new Uint8Array(bytes);
+        let pixels = frameBuffer();
         let filled = 0;
         let index = 0;
         let lastMs = (startMs ?? 0) - 1;
@@ -124,7 +127,7 @@ export class VideoDecoder {
             clearTimeout(stallTimer);
             yield { index: index++, pixels, sourceTimeMs };
             watch();
-            pixels = new Uint8Array(bytes);
+            pixels = frameBuffer();
             filled = 0;
           }
         }

@@ -145,12 +145,13 @@ export class VisionWorkers {
     request: { op: 'detect' } | { op: 'detectRegions'; regions: Box[] },
     timings: DetectTimings | undefined,
   ): Promise<R> {
-    // A copy the worker can own (frames are often Buffers, whose slice() would share, not copy); the frame
-    // itself stays whole for the aligner.
-    const pixels = new Uint8Array(image.pixels);
+    // A frame in shared memory (a recorded file's) is read where it lies. Any other: a copy the worker can own
+    // (frames are often Buffers, whose slice() would share, not copy); the frame itself stays whole for the aligner.
+    const shared = image.pixels.buffer instanceof SharedArrayBuffer;
+    const pixels = shared ? image.pixels : new Uint8Array(image.pixels);
     const reply = await this.#request<R>(
       { ...request, width: image.width, height: image.height, pixels },
-      [pixels.buffer as ArrayBuffer],
+      shared ? [] : [pixels.buffer as ArrayBuffer],
     );
     if (timings) Object.assign(timings, reply.timings);
     return reply;
