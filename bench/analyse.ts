@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
 import { loadConfig } from '../server/src/config.ts';
 import { analyseVideo, type AnalyseSummary } from '../server/src/offline/analyseVideo.ts';
+import { heapForThroughput } from '../server/src/offline/heapForThroughput.ts';
 import { outputFiles } from '../server/src/offline/outputFiles.ts';
 import { startVision } from '../server/src/offline/startVision.ts';
 import { CACHE_DIR, faceVideoY4m } from '../test/helpers/faceVideo.ts';
@@ -53,6 +54,8 @@ async function faceMp4(clipSeconds: number, loops = 1): Promise<string> {
   return out;
 }
 
+// As the CLI runs.
+heapForThroughput();
 const config = loadConfig();
 const workerCount = os.availableParallelism();
 const workers = await startVision(config.vision, workerCount);

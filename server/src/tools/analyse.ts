@@ -17,6 +17,7 @@ import { analyseVideo, fanOut, type AnalyseSummary } from '../offline/analyseVid
 import { OUTPUT_FORMATS, outputFiles, type OutputFormat } from '../offline/outputFiles.ts';
 import { overlaySubtitles, renderOverlay } from '../offline/overlayVideo.ts';
 import { progressLine, summaryLine } from '../offline/progressLine.ts';
+import { heapForThroughput } from '../offline/heapForThroughput.ts';
 import { startVision } from '../offline/startVision.ts';
 
 class UsageError extends Error {}
@@ -136,6 +137,7 @@ async function main(): Promise<number> {
     return USAGE_EXIT_CODE;
   }
 
+  heapForThroughput();
   const config = loadConfig();
   const workers = await startVision(config.vision, args.workers, (level, message) => {
     if (level !== 'info') process.stderr.write(`analyse: ${message}\n`);
