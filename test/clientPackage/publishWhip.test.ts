@@ -240,12 +240,14 @@ describe('publishWhip where the room lives on another node of the service', () =
     await redis?.kill();
   });
 
-  it('cannot follow the 307 from another origin (the browser sends Origin: null and drops the token): a network WhipError, nothing left', async () => {
-    const error = thrown(await publishInPage({ endpoint: `${nodeB.url}/whip/${CLUSTER_ROOM}`, token: await tokenOf('helper-camera') }));
-    expect(error).toMatchObject({ whipError: true, code: 'network', cameraLive: true });
-    expect(error.message).toMatch(/a redirect to another node of the service/);
-    expect((await nodeA.health()).peers).toBe(1);
+  it("publishes through a node that does not have the room: it forwards the offer, and the session is the room's node's", async () => {
+    const result = published(await publishInPage({ endpoint: `${nodeB.url}/whip/${CLUSTER_ROOM}`, token: await tokenOf('helper-camera') }));
+    expect(result.resource).toMatch(new RegExp(`^${nodeA.url}/whip/${CLUSTER_ROOM}/[0-9a-f-]{36}$`));
+    expect((await nodeA.health()).peers).toBe(2);
     expect((await nodeB.health()).rooms).toBe(0);
+    // stop() ends it on node A, cross-origin from the page (node A's ALLOWED_ORIGINS lists it).
+    await page.evaluate(() => window.publication!.stop());
+    expect((await nodeA.health()).peers).toBe(1);
   });
 
   it('publishes to the node that has the room', async () => {

@@ -41,4 +41,26 @@ describe('WHIP on two nodes', () => {
     expect((await nodeA.health()).peers).toBe(2);
     expect((await nodeB.health()).rooms).toBe(0);
   });
+
+  it("forwards a browser's offer (it cannot follow a 307 across origins) to the room's node, and answers with that node's session", async () => {
+    const peersBefore = (await nodeA.health()).peers;
+    // A page of node B (its own origin) publishing to B; the room is on A.
+    const answer = await fetch(`${nodeB.url}/whip/${ROOM}?name=Browser`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', origin: nodeB.url },
+      body: OFFER,
+      redirect: 'manual',
+    });
+    expect(answer.status, await answer.clone().text()).toBe(201);
+    expect(answer.headers.get('access-control-allow-origin')).toBe(nodeB.url);
+    const resource = answer.headers.get('location')!;
+    expect(resource).toMatch(new RegExp(`^${nodeA.url}/whip/${ROOM}/[0-9a-f-]{36}$`));
+    expect(answer.headers.get('etag')).toBeTruthy();
+    expect(await answer.text()).toMatch(/^v=0\r\n[\s\S]*a=ice-lite/);
+    expect((await nodeA.health()).peers).toBe(peersBefore + 1);
+    expect((await nodeB.health()).rooms).toBe(0);
+    // The session is node A's: it is ended there, directly.
+    expect((await fetch(resource, { method: 'DELETE' })).status).toBe(200);
+    expect((await nodeA.health()).peers).toBe(peersBefore);
+  });
 });

@@ -18,6 +18,7 @@ const log = createLogger('whip');
 const PATH = /^\/whip\/([^/]+)(?:\/([^/]+))?$/;
 const ENDPOINT_METHODS = 'POST, OPTIONS';
 const SESSION_METHODS = 'PATCH, DELETE, OPTIONS';
+const FORWARD_TIMEOUT_MS = 10_000;
 /** A publisher names itself with ?name= only in open mode; a token fixes the name. */
 const DEFAULT_NAME = 'WHIP publisher';
 
@@ -113,9 +114,21 @@ async function publish(req: IncomingMessage, res: ServerResponse, url: URL, room
   if (mediaType(req) !== 'application/sdp') throw new WhipRefusal(415, 'the offer must be sent as Content-Type: application/sdp', { 'accept-post': 'application/sdp' });
   const spec = admit(access, roomId, url.searchParams.get('name') ?? DEFAULT_NAME, options.maxDisplayNameLength, analysisChoice(url, options));
   requireGrant(access, 'publish', 'sending media');
-  const offer = parseOffer(await body(req, options.maxSdpBytes));
+  const text = await body(req, options.maxSdpBytes);
+  const offer = parseOffer(text);
   const sections = negotiate(offer, options.capabilities);
-  const { session, answer } = await options.sessions.publish({ roomId, spec, identity: access.identity, offer, sections });
+  let created;
+  try {
+    created = await options.sessions.publish({ roomId, spec, identity: access.identity, offer, sections });
+  } catch (error) {
+    // A browser cannot follow a 307 to another origin: it drops the token and sends `Origin: null`, which the room's
+    // node refuses, and a page cannot even read where it was sent. Its offer is forwarded there instead.
+    if (error instanceof RequestError && error.code === 'MOVED' && req.headers.origin !== undefined) {
+      return forward(req, res, `${error.location}${url.pathname}${url.search}`, text);
+    }
+    throw error;
+  }
+  const { session, answer } = created;
   res
     .writeHead(201, {
       'content-type': 'application/sdp',
@@ -124,6 +137,44 @@ async function publish(req: IncomingMessage, res: ServerResponse, url: URL, room
       'accept-patch': SDPFRAG_TYPE,
     })
     .end(answer);
+}
+
+/**
+ * A browser's offer for a room of another node, posted there on its behalf with its token. This node checked the
+ * page's origin; the forwarded POST carries none, as any server's request, so it is answered and never forwarded
+ * again (two nodes that disagree about a room cannot pass it back and forth). The answer is passed back with its
+ * Location made absolute: the session's PATCH and DELETE go to that node directly (from a page of another origin
+ * when ALLOWED_ORIGINS there lists it, as the call page's own cross-node joins need). Media flows between the browser
+ * and that node; only the POST takes the detour.
+ */
+async function forward(req: IncomingMessage, res: ServerResponse, target: string, offer: string): Promise<void> {
+  const node = new URL(target).origin;
+  let answer: Response;
+  try {
+    answer = await fetch(target, {
+      method: 'POST',
+      redirect: 'manual',
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+      headers: {
+        'content-type': 'application/sdp',
+        ...(req.headers.authorization === undefined ? {} : { authorization: req.headers.authorization }),
+      },
+      body: offer,
+    });
+  } catch (error) {
+    throw new WhipRefusal(502, `this room lives on ${node}, which did not take the offer: ${(error as Error).message}`);
+  }
+  // That node sent it on again (the room moved meanwhile): the client may try again in a moment.
+  if (answer.status >= 300 && answer.status < 400) throw new WhipRefusal(503, `this room is moving between nodes; try again`, { 'retry-after': '1' });
+  const headers: Record<string, string> = { 'content-type': answer.headers.get('content-type') ?? 'text/plain; charset=utf-8' };
+  const location = answer.headers.get('location');
+  if (location !== null) headers.location = new URL(location, target).href;
+  for (const name of ['etag', 'accept-patch', 'retry-after']) {
+    const value = answer.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  log.info('WHIP offer forwarded to the room\'s node', { node, status: answer.status });
+  res.writeHead(answer.status, headers).end(await answer.text());
 }
 
 /** Trickled candidates are taken and not needed; new client credentials restart ICE (RFC 9725 4.3, 4.4). */
@@ -163,7 +214,7 @@ async function body(req: IncomingMessage, maxBytes: number): Promise<string> {
 
 /**
  * How the rooms' and peers' refusals read over HTTP (a room of another node: 307 to the same path and query
- * there, which a WHIP client follows with its POST); anything else is our fault, said without its insides.
+ * there, which a WHIP client follows with its POST; a browser's offer is forwarded there instead, see forward); anything else is our fault, said without its insides.
  */
 function refusalOf(error: unknown, url: URL): WhipRefusal {
   if (error instanceof WhipRefusal) return error;

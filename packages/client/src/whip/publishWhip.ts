@@ -202,7 +202,7 @@ async function post(endpoint: URL, offer: string, token: string | undefined, sig
     // A browser says no more than "failed to fetch": the likely causes, then.
     throw new WhipError(
       'network',
-      `the WHIP endpoint ${endpoint.href} could not be reached (down, a wrong address, this page's origin not in its ALLOWED_ORIGINS, or a redirect to another node of the service, which a browser cannot follow): ${(error as Error).message}`,
+      `the WHIP endpoint ${endpoint.href} could not be reached (down, a wrong address, or this page's origin not in its ALLOWED_ORIGINS): ${(error as Error).message}`,
       { cause: error },
     );
   }
