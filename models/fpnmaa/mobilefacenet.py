@@ -165,19 +165,25 @@ def _tf_names(backbone):
 
 
 def read_tfjs_weights(model_json):
-    """name -> float32 array from a tfjs graph model (float32 or float16-quantised weights)."""
+    """name -> float32 array from a tfjs graph model."""
     model_json = Path(model_json)
-    manifest = json.loads(model_json.read_text())["weightsManifest"]
+    return read_weights_manifest(json.loads(model_json.read_text())["weightsManifest"], model_json.parent)
+
+
+def read_weights_manifest(manifest, directory):
+    """name -> float32 array from a tfjs weights manifest (float32, float16-quantised, or uint8-quantised weights,
+    which tfjs restores as q * scale + min)."""
     out = {}
     for group in manifest:
-        buf = b"".join((model_json.parent / p).read_bytes() for p in group["paths"])
+        buf = b"".join((Path(directory) / p).read_bytes() for p in group["paths"])
         offset = 0
         for w in group["weights"]:
             n = int(np.prod(w["shape"])) if w["shape"] else 1
-            dtype = np.dtype((w.get("quantization") or {}).get("dtype", w["dtype"]))
-            arr = np.frombuffer(buf, dtype=dtype, count=n, offset=offset).astype(np.float32).reshape(w["shape"])
+            quant = w.get("quantization") or {}
+            dtype = np.dtype(quant.get("dtype", w["dtype"]))
+            arr = np.frombuffer(buf, dtype=dtype, count=n, offset=offset).reshape(w["shape"])
             offset += n * dtype.itemsize
-            out[w["name"]] = arr
+            out[w["name"]] = (arr * quant["scale"] + quant["min"] if "scale" in quant else arr).astype(np.float32)
     return out
 
 

@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { createFaceDetector, createSessionFactory } from '../../server/src/vision/index.ts';
 import type { FaceDetection } from '../../server/src/vision/types.ts';
 import { FERPLUS_FRAME, framed, loadImage } from './image.ts';
+import { expressionImages, ferplusImages, type LabelledImage } from './labelledImages.ts';
 import { storedCrop } from './storedCrop.ts';
 import { cropHWC, loadTeachers, TEACHER_CROPS } from './teachers.ts';
 
@@ -40,22 +41,7 @@ const { values } = parseArgs({
 });
 if (!values.data || !values.out) throw new Error('usage: make-crops.ts --data DIR --out DIR');
 
-interface Item {
-  source: string;
-  file: string;
-  path: string;
-  label: string;
-  contributor: string;
-  votes?: number[];
-  split?: string;
-}
-
-const items: Item[] = [];
-const csv = readFileSync(join(values.data, 'expressions/labels.csv'), 'utf8').replace(/\r/g, '').trim().split('\n').slice(1);
-for (const line of csv) {
-  const [file, label, contributor] = line.split(',');
-  items.push({ source: 'expressions', file: file!, path: join(values.data, 'expressions/images', file!), label: label!, contributor: contributor ?? '' });
-}
+const items: LabelledImage[] = expressionImages(values.data);
 const isImage = (f: string) => /\.(jpe?g|png)$/i.test(f);
 for (const dir of [join(values.data, 'faces'), ...values.extra]) {
   if (!existsSync(dir)) continue;
@@ -64,15 +50,7 @@ for (const dir of [join(values.data, 'faces'), ...values.extra]) {
     items.push({ source: dir === join(values.data, 'faces') ? 'faces' : 'extra', file: f, path: join(dir, f), label: '', contributor: '' });
   }
 }
-if (values.ferplus) {
-  const rows = readFileSync(join(values.ferplus, 'labels.csv'), 'utf8').replace(/\r/g, '').trim().split('\n');
-  const header = rows[0]!.split(',');
-  if (header[0] !== 'file' || header[1] !== 'split' || header.length !== 12) throw new Error(`unexpected FER+ header: ${rows[0]}`);
-  for (const row of rows.slice(1)) {
-    const [file, split, ...votes] = row.split(',');
-    items.push({ source: 'ferplus', file: file!, path: join(values.ferplus, file!), label: '', contributor: '', votes: votes.map(Number), split });
-  }
-}
+if (values.ferplus) items.push(...ferplusImages(values.ferplus));
 const limit = values.limit ? Number(values.limit) : items.length;
 
 mkdirSync(values.out, { recursive: true });
@@ -89,7 +67,7 @@ const teachers = await loadTeachers(values.teachers);
 const batchSize = Number(values.batch);
 
 interface Pending {
-  item: Item;
+  item: LabelledImage;
   detection: FaceDetection;
   faceIndex: number;
   detector: string;

@@ -78,6 +78,8 @@ export interface TeacherOutputs {
 export interface Teachers {
   /** Inputs: per face, the three teacher crops (HWC, 0..255). */
   run(crops: { emotion: Float32Array; faceapi: Float32Array; mesh: Float32Array }[]): Promise<TeacherOutputs>;
+  /** face-api's expression net alone (probabilities in paper order), one result per 112 px crop. */
+  runFaceApi(crops: Float32Array[]): Promise<number[][]>;
   /** The two expression teachers only (the mesh crops are ignored). */
   runExpression(crops: { emotion: Float32Array; faceapi: Float32Array }[]): Promise<Pick<TeacherOutputs, 'emotion' | 'faceapi'>>;
 }
@@ -141,27 +143,31 @@ export async function loadTeachers(cacheDir: string): Promise<Teachers> {
   const weightMap = tf.io.decodeWeights(all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength), specs);
   faceapi.nets.faceExpressionNet.loadFromWeightMap(weightMap);
 
-  async function expression(crops: { emotion: Float32Array; faceapi: Float32Array }[]) {
+  async function faceApiExpression(crops: Float32Array[]) {
     const n = crops.length;
-    const eIn = new Float32Array(n * 64 * 64);
     const fIn = new Float32Array(n * 112 * 112 * 3);
-    crops.forEach((c, i) => {
-      eIn.set(emotionInput(c.emotion), i * 64 * 64);
-      fIn.set(c.faceapi, i * 112 * 112 * 3);
-    });
-    const eT = tf.tensor4d(eIn, [n, 64, 64, 1]);
-    const eOut = emotion.predict(eT) as tf.Tensor;
-    const e = (await eOut.array()) as number[][];
-    tf.dispose([eT, eOut]);
+    crops.forEach((c, i) => fIn.set(c, i * 112 * 112 * 3));
     const fT = tf.tensor4d(fIn, [n, 112, 112, 3]);
     const fList = tf.unstack(fT);
     const fOut = (await faceapi.nets.faceExpressionNet.forward(fList)) as tf.Tensor;
     const f = (await fOut.array()) as number[][];
     tf.dispose([fT, fOut, ...fList]);
-    return { emotion: e.map((p) => toPaper(p, HUMAN_TO_PAPER)), faceapi: f.map((p) => toPaper(p, FACEAPI_TO_PAPER)) };
+    return f.map((p) => toPaper(p, FACEAPI_TO_PAPER));
+  }
+
+  async function expression(crops: { emotion: Float32Array; faceapi: Float32Array }[]) {
+    const n = crops.length;
+    const eIn = new Float32Array(n * 64 * 64);
+    crops.forEach((c, i) => eIn.set(emotionInput(c.emotion), i * 64 * 64));
+    const eT = tf.tensor4d(eIn, [n, 64, 64, 1]);
+    const eOut = emotion.predict(eT) as tf.Tensor;
+    const e = (await eOut.array()) as number[][];
+    tf.dispose([eT, eOut]);
+    return { emotion: e.map((p) => toPaper(p, HUMAN_TO_PAPER)), faceapi: await faceApiExpression(crops.map((c) => c.faceapi)) };
   }
 
   return {
+    runFaceApi: faceApiExpression,
     runExpression: expression,
     async run(crops) {
       const n = crops.length;
