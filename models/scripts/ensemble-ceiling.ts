@@ -75,7 +75,7 @@ console.log(`${found.length} of ${items.length} images with a face`);
 mkdirSync(values.out, { recursive: true });
 const metaPath = join(values.out, 'faces.jsonl');
 writeFileSync(metaPath, found.map(({ item: { path: _path, ...record } }) => JSON.stringify(record)).join('\n') + '\n');
-const helper = `
+const devSetsPy = `
 import json, sys
 import numpy as np
 from fpnmaa.prepare import split, vote_targets
@@ -88,12 +88,12 @@ itw = np.where(is_val & (labels >= 0))[0]
 print(json.dumps({"itw": itw.tolist(), "itw_label": labels[itw].tolist(), "fer": fer.tolist(), "fer_label": major[fer].tolist(),
                   "clear": clear_majority(meta, fer).tolist()}))
 `;
-const py = spawnSync(resolve(values.python), ['-c', helper, resolve(metaPath), resolve(values.data)], {
+const py = spawnSync(resolve(values.python), ['-c', devSetsPy, resolve(metaPath), resolve(values.data)], {
   cwd: 'models',
   encoding: 'utf8',
   maxBuffer: 1 << 26,
 });
-if (py.status !== 0) throw new Error(`label helper failed (models/setup.sh creates ${values.python}): ${py.error ?? py.stderr}`);
+if (py.status !== 0) throw new Error(`dev-set labels (python) failed (models/setup.sh creates ${values.python}): ${py.error ?? py.stderr}`);
 const sets = JSON.parse(py.stdout) as { itw: number[]; itw_label: number[]; fer: number[]; fer_label: number[]; clear: number[] };
 
 // Pass 2: every model on every dev-set face.
