@@ -6,7 +6,7 @@
  * probabilities: equal weights, and the weight chosen on one dev set and reported on the other.
  *
  *   npx tsx models/scripts/ensemble-ceiling.ts --data DATA [--teachers models/cache] [--out models/cache/ensemble] \
- *       [--python models/.venv/bin/python] [--faceapi-onnx models/cache/faceapi-expression.onnx] [MODEL.onnx ...]
+ *       [--python models/.venv/bin/python] [--faceapi-onnx models/cache/faceapi-expression.onnx] [--mirror] [MODEL.onnx ...]
  *
  * DATA holds expressions/ (labels.csv, images/) and ferplus/ (labels.csv, images/), as for make-crops.ts. Models
  * default to the shipped fp32 and int8 files. The dev sets and their labels are the training pipeline's own
@@ -16,15 +16,18 @@
  * each model's probabilities in paper order), for later fusion experiments without re-running the models.
  * --faceapi-onnx adds face-api's net ported to ONNX (fpnmaa/faceapi_net.py), on the crop the server's aligner cuts at
  * face-api's geometry, and its parity with the tfjs original on every scored face (max |dp|, top-1 agreement).
+ * --mirror also runs every model on the mirror image of its crop and scores each model's two views fused (equal-weight
+ * geometric mean), alone and in the two-model ensemble: the cheapest teacher better than one view, if it is.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createFaceAligner, createFaceDetector, createSessionFactory, loadAffectModel, type AffectModel } from '../../server/src/vision/index.ts';
-import type { FaceDetection, RgbImage } from '../../server/src/vision/types.ts';
+import type { AffectPrediction, FaceDetection, RgbImage } from '../../server/src/vision/types.ts';
 import { argmax, bestWeight, expressionScores, geometricMean, type ExpressionScores } from './ensemble.ts';
 import { loadFaceApiOnnx } from './faceapiOnnx.ts';
+import { mirrorHWC, mirrorNCHW } from './mirror.ts';
 import { FERPLUS_FRAME, framed, loadImage } from './image.ts';
 import { expressionImages, ferplusImages, type LabelledImage } from './labelledImages.ts';
 import { cropHWC, loadTeachers, PAPER_EXPRESSIONS, TEACHER_CROPS } from './teachers.ts';
@@ -38,6 +41,7 @@ const { values, positionals } = parseArgs({
     python: { type: 'string', default: 'models/.venv/bin/python' },
     'faceapi-scale': { type: 'string', default: '2.8' },
     'faceapi-onnx': { type: 'string' },
+    mirror: { type: 'boolean', default: false },
     batch: { type: 'string', default: '16' },
   },
 });
@@ -109,13 +113,20 @@ const port = values['faceapi-onnx'] ? await loadFaceApiOnnx(values['faceapi-onnx
 const scored = [...sets.itw, ...sets.fer];
 // [model][face][class]: the affect models, face-api (tfjs), the ONNX port if any
 const probs: number[][][] = [...models.map(() => [] as number[][]), [], ...(port ? [[]] : [])];
+// with --mirror, [model][face][class] on the mirrored crops: the affect models, then face-api (tfjs)
+const mirrored: number[][][] = values.mirror ? [...models.map(() => [] as number[][]), []] : [];
 for (let i = 0; i < scored.length; i += batchSize) {
   const batch = scored.slice(i, i + batchSize).map((j) => ({ image: imageOf(found[j]!.item), detection: found[j]!.detection }));
+  const expression = (out: AffectPrediction[]) => out.map((a) => PAPER_EXPRESSIONS.map((c) => a.expression.probs[c]!));
   for (const [m, model] of models.entries()) {
-    const out = await model.predict(aligners[m]!.align(batch), batch.length);
-    probs[m]!.push(...out.map((a) => PAPER_EXPRESSIONS.map((c) => a.expression.probs[c]!)));
+    const crops = aligners[m]!.align(batch);
+    const flipped = values.mirror ? mirrorNCHW(crops, batch.length, model.info.inputSize) : undefined;
+    probs[m]!.push(...expression(await model.predict(crops, batch.length)));
+    if (flipped) mirrored[m]!.push(...expression(await model.predict(flipped, batch.length)));
   }
-  probs[models.length]!.push(...(await teachers.runFaceApi(batch.map((f) => cropHWC(f.image, f.detection, 112, faceApiCrop)))));
+  const faceApiCrops = batch.map((f) => cropHWC(f.image, f.detection, 112, faceApiCrop));
+  probs[models.length]!.push(...(await teachers.runFaceApi(faceApiCrops)));
+  if (values.mirror) mirrored[models.length]!.push(...(await teachers.runFaceApi(faceApiCrops.map((c) => mirrorHWC(c, 112)))));
   if (port) probs[models.length + 1]!.push(...(await port.predict(port.aligner.align(batch), batch.length)));
   if ((i / batchSize) % 50 === 0) console.log(`score ${i}/${scored.length}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
@@ -131,7 +142,11 @@ const devSets = { in_the_wild_val: sets.itw, ferplus_valid: sets.fer, ferplus_va
 writeFileSync(
   join(values.out, 'predictions.jsonl'),
   scored
-    .map((j, k) => JSON.stringify({ set: k < sets.itw.length ? 'in_the_wild_val' : 'ferplus_valid', file: found[j]!.item.file, label: labelOf.get(j), probs: Object.fromEntries(names.map((n, m) => [n, probs[m]![k]!.map((p) => +p.toFixed(5))])) }))
+    .map((j, k) => {
+      const round = (p: number[]) => p.map((v) => +v.toFixed(5));
+      const views = [...names.map((n, m) => [n, round(probs[m]![k]!)]), ...mirrored.map((v, m) => [`${names[m]}, mirrored crop`, round(v[k]!)])];
+      return JSON.stringify({ set: k < sets.itw.length ? 'in_the_wild_val' : 'ferplus_valid', file: found[j]!.item.file, label: labelOf.get(j), probs: Object.fromEntries(views) });
+    })
     .join('\n') + '\n',
 );
 
@@ -139,6 +154,12 @@ type Predictor = (k: number) => number[];
 const faceApi = probs[models.length]!;
 const predictors: [string, Predictor][] = names.map((n, m) => [n, (k: number) => probs[m]![k]!]);
 for (const [m] of models.entries()) predictors.push([`geometric mean ${names[m]} + face-api, w 0.5`, (k) => geometricMean(probs[m]![k]!, faceApi[k]!, 0.5)]);
+if (values.mirror) {
+  const twoViews = (m: number) => (k: number) => geometricMean(probs[m]![k]!, mirrored[m]![k]!, 0.5);
+  for (const m of mirrored.keys()) predictors.push([`${names[m]}, crop + mirror`, twoViews(m)]);
+  for (const [m] of models.entries())
+    predictors.push([`geometric mean ${names[m]} + face-api, each crop + mirror, w 0.5`, (k) => geometricMean(twoViews(m)(k), twoViews(models.length)(k), 0.5)]);
+}
 
 const on = (rows: number[]) => ({ y: rows.map((j) => labelOf.get(j)!), ks: rows.map((j) => position.get(j)!) });
 const report: Record<string, unknown> = { faces: found.length, images: items.length, sets: Object.fromEntries(Object.entries(devSets).map(([s, r]) => [s, r.length])), scores: {} as Record<string, Record<string, ExpressionScores>>, sweep: {} as Record<string, unknown> };

@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import type { CropSpec } from '../../server/src/vision/alignment.ts';
 import type { FaceDetection, RgbImage } from '../../server/src/vision/types.ts';
 import { FERPLUS_FRAME, framed, loadImage } from './image.ts';
+import { mirrorHWC as mirror } from './mirror.ts';
 import { cropHWC, loadTeachers, TEACHER_CROPS } from './teachers.ts';
 
 const { values } = parseArgs({
@@ -51,13 +52,6 @@ const dirs: Record<string, string> = {
 const faces = readFileSync(join(values.crops!, 'faces.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Face);
 const teachers = await loadTeachers(values.teachers!);
 
-function mirror(crop: Float32Array, size: number): Float32Array {
-  const out = new Float32Array(crop.length);
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++)
-      for (let c = 0; c < 3; c++) out[(y * size + x) * 3 + c] = crop[(y * size + (size - 1 - x)) * 3 + c]!;
-  return out;
-}
 const meshOf = async (crop: Float32Array) =>
   (await teachers.run([{ emotion: new Float32Array(64 * 64 * 3), faceapi: new Float32Array(112 * 112 * 3), mesh: crop }])).mesh[0]!;
 
