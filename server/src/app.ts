@@ -101,6 +101,7 @@ export async function startApp(config: Config): Promise<App> {
       throw error;
     }));
   const lagging = new LaggingDecoders();
+  metrics.observeLaggingDecoders(lagging);
   const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics, lagging) : undefined;
   // TAP_ENABLED=false decodes no video at all, a pulled source's included.
   const maxSources = config.tap.enabled ? config.sources.maxSources : 0;
@@ -156,10 +157,14 @@ export async function startApp(config: Config): Promise<App> {
       // The analysis starts before the server listens, so it is there by the time anyone asks.
       const load = analysis?.load();
       return {
-        ...healthOf(counts.workers, { ...usage, whipSessions: { used: whip.size, limit: whip.limit } }, load?.shedding ? ['analysis'] : []),
+        ...healthOf(counts.workers, { ...usage, whipSessions: { used: whip.size, limit: whip.limit } }, [
+          ...(load?.shedding ? ['analysis'] : []),
+          ...(lagging.fewBehind ? [] : ['decoding']),
+        ]),
         ...counts,
         whipSessions: whip.size,
         taps: usage.taps.used,
+        decodersBehind: lagging.behind,
         sources: sources.size,
         subscribers: usage.subscribers.used,
         ...(load && { analysis: load }),

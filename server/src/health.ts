@@ -1,9 +1,11 @@
-/** What /healthz reports: degraded without a media worker, when a capacity is nearly used up, or when the analysis sheds load. */
+/** What /healthz reports: degraded without a media worker, when a capacity is nearly used up, or when the analysis or the decoding cannot keep up. */
 export interface Health {
   status: 'ok' | 'degraded';
   /**
    * The capacities at or above PRESSURE of their limit (new rooms, streams or subscribers may be refused), and
-   * `analysis` while streams are analysed below their rate because the machine cannot keep up.
+   * `analysis` while streams are analysed below their rate because the machine cannot keep up, and `decoding` while more
+   * than a quarter of the decoders run behind (their stale frames are dropped unanalysed: the host is short of CPU
+   * before the analysis even starts).
    */
   pressure: string[];
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LaggingDecoders } from './media/staleRun.ts';
 import type { AnalysisLoad } from './pipeline/analysisLoad.ts';
 
 /** Counts read from the SFU's live state whenever metrics are scraped. */
@@ -29,8 +30,9 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
         this.set(read(sfuCounts()));
       },
     });
-  // Read at scrape time from the running analysis, once there is one.
+  // Read at scrape time from the running analysis and the decoders, once there are.
   let analysisLoad: (() => AnalysisLoad) | undefined;
+  let lagging: LaggingDecoders | undefined;
   const loadGauge = (name: string, help: string, read: (load: AnalysisLoad) => number | null) =>
     new Gauge({
       name,
@@ -73,6 +75,18 @@ export function createMetrics(sfuCounts: () => SfuCounts) {
     }),
     taps: new Gauge({ name: 'tap_streams', help: 'video producers being tapped', registers }),
     decoders: new Gauge({ name: 'tap_decoders_running', help: 'ffmpeg decoder processes running', registers }),
+    /** Where the decoders-behind gauge reads from. */
+    observeLaggingDecoders(decoders: LaggingDecoders) {
+      lagging = decoders;
+    },
+    decodersBehind: new Gauge({
+      name: 'tap_decoders_behind',
+      help: 'decoders (taps and pulled sources) whose frames are stale now; many at once: the host is short of CPU to decode',
+      registers,
+      collect() {
+        if (lagging) this.set(lagging.behind);
+      },
+    }),
     framesDecoded: new Counter({
       name: 'tap_frames_decoded_total',
       help: 'frames delivered by the tap, per stream',

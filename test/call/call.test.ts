@@ -119,6 +119,11 @@ describe('a call through the SFU with the frame tap', () => {
     // Nothing older than TAP_MAX_LAG_MS (default 1000) reached the pipeline, and the same process goes on.
     expect(Math.max(...lags)).toBeLessThanOrEqual(1000);
     expect(tap.decoderPid).toBe(pid);
+    // Caught up: no decoder counts as behind any more, and a lag of one decoder was never machine-wide pressure.
+    expect(metricValue(await metricsText(), 'tap_decoders_behind')).toBe(0);
+    const health = (await (await fetch(`${app.url}/healthz`)).json()) as { decodersBehind: number; pressure: string[] };
+    expect(health.decodersBehind).toBe(0);
+    expect(health.pressure).not.toContain('decoding');
   });
 
   it('answers malformed, oversized, out-of-order and foreign requests with error acks, and keeps serving', async () => {

@@ -10,5 +10,6 @@ describe('healthOf', () => {
       pressure: ['rooms', 'taps'],
     });
     expect(healthOf(1, { rooms: { used: 1, limit: 100 } }, ['analysis'])).toEqual({ status: 'degraded', pressure: ['analysis'] });
+    expect(healthOf(1, { rooms: { used: 1, limit: 100 } }, ['analysis', 'decoding'])).toEqual({ status: 'degraded', pressure: ['analysis', 'decoding'] });
   });
 });
