@@ -84,6 +84,8 @@ interface Run {
     decoders: number;
     senders: number;
   };
+  /** What /healthz said at the end of the window: its pressure, and how many decoders were behind. */
+  health: { pressure: string[]; decodersBehind: number };
 }
 
 async function measure(streamCount: number, setup: Setup): Promise<Run> {
@@ -131,6 +133,7 @@ async function measure(streamCount: number, setup: Setup): Promise<Run> {
     const usage = cpu();
     const seconds = (Date.now() - started) / 1000;
     const analysis = await window();
+    const { pressure, decodersBehind } = (await (await fetch(`${app.url}/healthz`)).json()) as Run['health'];
     subscriber.close();
     const share = (work: keyof AnalysisWindow['workSeconds']) => (100 * analysis.workSeconds[work]) / seconds;
     const vision = WORK.reduce((sum, work) => sum + share(work), 0);
@@ -145,6 +148,7 @@ async function measure(streamCount: number, setup: Setup): Promise<Run> {
         .map((s) => (byStream.get(s.producerId)?.length ?? 0) / seconds)
         .sort((a, b) => a - b),
       analysis,
+      health: { pressure, decodersBehind },
       cpu: {
         node: usage.node!,
         detectFull: share('detect_full'),
@@ -231,6 +235,9 @@ for (const run of runs) {
   const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
   console.log(`${run.mode.padStart(4)} | ${String(run.streams).padStart(7)} | ${rates.map((r) => fmt(r, 1)).join(' ')} | ${fmt(rates[0]! / mean, 2)}`);
 }
+
+console.log('\n/healthz at the end of each window: pressure | decoders behind');
+for (const run of runs) console.log(`${run.mode.padStart(4)} | ${String(run.streams).padStart(7)} | ${run.health.pressure.join(', ') || 'none'} | ${run.health.decodersBehind}`);
 
 const capacity: Record<string, number> = {};
 if (values.capacity) {
