@@ -29,7 +29,7 @@ import {
   faceVideoVp8HalfLayer,
   replayIntoRoom,
   replaySimulcastIntoRoom,
-  startUdpMerger,
+  startRtpReplayer,
   type ReplayedStream,
 } from './lib/rtpReplay.ts';
 import { fmt, median, quantile } from './lib/stats.ts';
@@ -51,7 +51,7 @@ const CAPACITY = { maxDroppedPercent: 5, maxP95Ms: 250 };
 const CAPACITY_STEPS = [1, 2, 4, 8, 12, 14, 16, 18, 20, 22, 24, 28, 32, 36, 40, 48];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const layerFiles = { single: [await faceVideoVp8()], simulcast: [await faceVideoVp8HalfLayer(), await faceVideoVp8()] };
-const merger = startUdpMerger();
+const replayer = startRtpReplayer();
 
 /** A tracking mode and what the senders send, e.g. `roi` or `roi/single`. */
 interface Setup {
@@ -102,7 +102,7 @@ async function measure(streamCount: number, setup: Setup): Promise<Run> {
     for (let i = 0; i < streamCount; i++) {
       const ssrc = 1000 + 2 * i;
       streams.push(
-        await (files.length > 1 ? replaySimulcastIntoRoom(app, 'bench', files, ssrc, merger) : replayIntoRoom(app, 'bench', files[0]!, ssrc)),
+        await (files.length > 1 ? replaySimulcastIntoRoom(app, 'bench', files, ssrc, replayer) : replayIntoRoom(app, 'bench', files[0]!, ssrc)),
       );
     }
     const subscriber = await AffectSubscriber.connect({ url: app.url, token: await app.subscriberToken({ room: 'bench' }), subscriptions: [{ roomId: 'bench' }], validate: false });
@@ -113,7 +113,7 @@ async function measure(streamCount: number, setup: Setup): Promise<Run> {
       node: () => [process.pid],
       mediasoup: () => app.pool.workers.map((w) => w.pid),
       decoders: () => streams.map((s) => app.taps!.get(s.producerId)?.decoderPid ?? 0),
-      senders: () => [merger.process.pid ?? 0, ...streams.flatMap((s) => s.senders.map((p) => p.pid ?? 0))],
+      senders: () => [replayer.process.pid ?? 0, ...streams.flatMap((s) => s.senders.map((p) => p.pid ?? 0))],
     });
     const started = Date.now();
     const latencies: number[] = [];
@@ -248,5 +248,5 @@ if (values.capacity) {
       (capacity.off && capacity.roi ? ` (roi / off ${fmt(capacity.roi / capacity.off, 2)}x)` : ''),
   );
 }
-merger.close();
+replayer.close();
 writeResults(values.json, 'pipeline', { fps: Number(values.fps), seconds: Number(values.seconds), capacityRule: CAPACITY, capacity, runs });

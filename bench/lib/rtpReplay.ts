@@ -102,50 +102,51 @@ export async function replayIntoRoom(app: App, roomId: string, file: string, ssr
 
 /**
  * The same as a simulcast sender: `layers` (files, lowest resolution first, each half the size of the next)
- * replayed at once as one RTP source with an SSRC each (`ssrc`, `ssrc` + 1, ...), merged by `merger`.
+ * replayed at once as one RTP source with an SSRC each (`ssrc`, `ssrc` + 1, ...), by `replayer` (its CPU is the
+ * replayer's, shared by all streams: `senders` is empty).
  */
 export async function replaySimulcastIntoRoom(
   app: App,
   roomId: string,
   layers: readonly string[],
   ssrc: number,
-  merger: UdpMerger,
+  replayer: RtpReplayer,
 ): Promise<ReplayedStream> {
   const encodings = layers.map((_, i) => ({ ssrc: ssrc + i, scaleResolutionDownBy: 2 ** (layers.length - 1 - i) }));
   const producer = await plainVideoProducer(app, roomId, encodings);
-  const senders = [sendRtp(layers, ssrc, await merger.merge(producer.port, layers.length))];
+  const stopReplay = await replayer.replay(producer.port, layers, ssrc);
   return {
     producerId: producer.producerId,
-    senders,
+    senders: [],
     stop() {
-      for (const sender of senders) sender.kill('SIGKILL');
+      stopReplay();
       producer.close();
     },
   };
 }
 
-/** The udpMerge.ts process: `merge(port, n)` gives n local ports whose packets reach `port` from one address. */
-export interface UdpMerger {
+/** The rtpReplayer.ts process: `replay(port, files, ssrc)` sends the files' RTP to `port` until the returned function stops it. */
+export interface RtpReplayer {
   process: ChildProcess;
-  merge(destination: number, inputs: number): Promise<number[]>;
+  replay(destination: number, files: readonly string[], ssrc: number): Promise<() => void>;
   close(): void;
 }
 
-export function startUdpMerger(): UdpMerger {
-  const child = fork(fileURLToPath(new URL('./udpMerge.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
-  const waiting = new Map<number, (ports: number[]) => void>();
-  child.on('message', ({ id, ports }: { id: number; ports: number[] }) => {
-    waiting.get(id)?.(ports);
+export function startRtpReplayer(): RtpReplayer {
+  const child = fork(fileURLToPath(new URL('./rtpReplayer.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
+  const waiting = new Map<number, () => void>();
+  child.on('message', ({ id }: { id: number }) => {
+    waiting.get(id)?.();
     waiting.delete(id);
   });
   let next = 0;
   return {
     process: child,
-    merge(destination, inputs) {
+    replay(destination, files, ssrc) {
       const id = next++;
       return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        child.send({ id, destination, inputs });
+        waiting.set(id, () => resolve(() => child.connected && child.send({ type: 'stop', id })));
+        child.send({ type: 'start', id, destination, files, ssrc, payloadType: PAYLOAD_TYPE });
       });
     },
     close: () => child.kill('SIGKILL'),

@@ -4,22 +4,22 @@ import {
   faceVideoVp8,
   faceVideoVp8HalfLayer,
   replaySimulcastIntoRoom,
-  startUdpMerger,
+  startRtpReplayer,
   type ReplayedStream,
-  type UdpMerger,
+  type RtpReplayer,
 } from '../../bench/lib/rtpReplay.ts';
 import type { App } from '../../server/src/app.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 let layers: string[];
-let merger: UdpMerger;
+let replayer: RtpReplayer;
 
 beforeAll(async () => {
   layers = [await faceVideoVp8HalfLayer(), await faceVideoVp8()];
-  merger = startUdpMerger();
+  replayer = startRtpReplayer();
 });
 
-afterAll(() => merger?.close());
+afterAll(() => replayer?.close());
 
 /** A server with `env` tapping a simulcast sender (320x240 and 640x480 layers): the layer it asks for, its first frames. */
 async function tapOf(env: Record<string, string>): Promise<{ layer: number | undefined; frames: number[][] }> {
@@ -27,7 +27,7 @@ async function tapOf(env: Record<string, string>): Promise<{ layer: number | und
   let replay: ReplayedStream | undefined;
   try {
     app = await startTestServer({ ANALYSIS_ENABLED: 'false', ...env });
-    replay = await replaySimulcastIntoRoom(app, 'layers', layers, 7000, merger);
+    replay = await replaySimulcastIntoRoom(app, 'layers', layers, 7000, replayer);
     const id = replay.producerId;
     const frames = await firstValueFrom(app.taps!.frames$.pipe(filter((f) => f.streamId === id), take(5), toArray(), timeout(15_000)));
     return { layer: app.taps!.get(id)!.analysedLayer, frames: frames.map((f) => [f.width, f.height, f.pixels.length]) };
