@@ -14,8 +14,8 @@
  * CPU per stream is split by stage: detection (its own time in the vision workers: whole-frame searches, region
  * searches, regions then whole frame), the model (alignment + its own run), the rest of Node, mediasoup, decoders.
  * The replay runs on this host, so a frame's arrival at the server is its send time; events are timed
- * when they reach a socket.io subscriber. The replaying ffmpeg processes' CPU is measured and left out of
- * the server's.
+ * when they reach a socket.io subscriber. The senders' CPU (one replaying process for every simulcast stream,
+ * rtpReplayer.ts; an ffmpeg per stream with --layers single) is measured and left out of the server's.
  */
 import { parseArgs } from 'node:util';
 import { AffectSubscriber } from '../client/src/AffectSubscriber.ts';
