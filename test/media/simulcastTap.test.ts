@@ -4,30 +4,41 @@ import {
   faceVideoVp8,
   faceVideoVp8HalfLayer,
   replaySimulcastIntoRoom,
+  replaySimulcastWithFfmpeg,
   startRtpReplayer,
+  startUdpMerger,
   type ReplayedStream,
   type RtpReplayer,
+  type UdpMerger,
 } from '../../bench/lib/rtpReplay.ts';
 import type { App } from '../../server/src/app.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 let layers: string[];
+let merger: UdpMerger;
 let replayer: RtpReplayer;
 
 beforeAll(async () => {
   layers = [await faceVideoVp8HalfLayer(), await faceVideoVp8()];
+  merger = startUdpMerger();
   replayer = startRtpReplayer();
 });
 
-afterAll(() => replayer?.close());
+afterAll(() => {
+  merger?.close();
+  replayer?.close();
+});
 
-/** A server with `env` tapping a simulcast sender (320x240 and 640x480 layers): the layer it asks for, its first frames. */
-async function tapOf(env: Record<string, string>): Promise<{ layer: number | undefined; frames: number[][] }> {
+/** A server with `env` tapping a simulcast sender (320x240 and 640x480 layers) that `send` starts: the layer it asks for, its first frames. */
+async function tapOf(
+  env: Record<string, string>,
+  send: (app: App) => Promise<ReplayedStream>,
+): Promise<{ layer: number | undefined; frames: number[][] }> {
   let app: App | undefined;
   let replay: ReplayedStream | undefined;
   try {
     app = await startTestServer({ ANALYSIS_ENABLED: 'false', ...env });
-    replay = await replaySimulcastIntoRoom(app, 'layers', layers, 7000, replayer);
+    replay = await send(app);
     const id = replay.producerId;
     const frames = await firstValueFrom(app.taps!.frames$.pipe(filter((f) => f.streamId === id), take(5), toArray(), timeout(15_000)));
     return { layer: app.taps!.get(id)!.analysedLayer, frames: frames.map((f) => [f.width, f.height, f.pixels.length]) };
@@ -39,7 +50,8 @@ async function tapOf(env: Record<string, string>): Promise<{ layer: number | und
 
 describe('the frame tap of a simulcast sender', () => {
   it('decodes the half-size layer by default, as it arrives (not enlarged to the tap box)', async () => {
-    const { layer, frames } = await tapOf({});
+    // The benchmarks' replayer as the sender: what bench:pipeline measures is decoded as a browser's would be.
+    const { layer, frames } = await tapOf({}, (app) => replaySimulcastIntoRoom(app, 'layers', layers, 7000, replayer));
     expect(layer).toBe(0);
     expect(frames).toEqual(Array(5).fill([320, 240, 320 * 240 * 3]));
   });
@@ -48,6 +60,6 @@ describe('the frame tap of a simulcast sender', () => {
   // test run once with this setting) the tap decoded 320x240 frames for ~8 s, then 640x480 ones. Replayed layers
   // carry no usable reports, so here only the request is checked.
   it('asks the SFU for the full layer with TAP_LAYER_MAX_DOWNSCALE=1', async () => {
-    expect((await tapOf({ TAP_LAYER_MAX_DOWNSCALE: '1' })).layer).toBe(1);
+    expect((await tapOf({ TAP_LAYER_MAX_DOWNSCALE: '1' }, (app) => replaySimulcastWithFfmpeg(app, 'layers', layers, 7000, merger))).layer).toBe(1);
   });
 });
