@@ -102,105 +102,88 @@ export async function replayIntoRoom(app: App, roomId: string, file: string, ssr
 
 /**
  * The same as a simulcast sender: `layers` (files, lowest resolution first, each half the size of the next)
- * replayed at once as one RTP source with an SSRC each (`ssrc`, `ssrc` + 1, ...), by `replayer` (its CPU is the
- * replayer's, shared by all streams: `senders` is empty).
+ * replayed at once as one RTP source with an SSRC each (`ssrc`, `ssrc` + 1, ...), by `sender`.
  */
 export async function replaySimulcastIntoRoom(
   app: App,
   roomId: string,
   layers: readonly string[],
   ssrc: number,
-  replayer: RtpReplayer,
+  sender: SimulcastSender,
 ): Promise<ReplayedStream> {
   const encodings = layers.map((_, i) => ({ ssrc: ssrc + i, scaleResolutionDownBy: 2 ** (layers.length - 1 - i) }));
   const producer = await plainVideoProducer(app, roomId, encodings);
-  const stopReplay = await replayer.replay(producer.port, layers, ssrc);
+  const sending = await sender.send(producer.port, layers, ssrc);
   return {
     producerId: producer.producerId,
-    senders: [],
+    senders: sending.senders,
     stop() {
-      stopReplay();
+      sending.stop();
       producer.close();
+    },
+  };
+}
+
+/** Sends simulcast streams' layers from one source address each, through a child process that serves them all. */
+export interface SimulcastSender {
+  process: ChildProcess;
+  /** Starts sending `layers` to `destination`: the processes of this stream's own (their CPU is the load generator's), and how to stop. */
+  send(destination: number, layers: readonly string[], ssrc: number): Promise<{ senders: ChildProcess[]; stop(): void }>;
+  close(): void;
+}
+
+/** A bench child process (`file`, next to this one) answering each IPC request by its id. */
+function forkChild<Reply>(file: string) {
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
+  const waiting = new Map<number, (reply: Reply) => void>();
+  child.on('message', (reply: Reply & { id: number }) => {
+    waiting.get(reply.id)?.(reply);
+    waiting.delete(reply.id);
+  });
+  let next = 0;
+  return {
+    child,
+    request(message: object): Promise<Reply> {
+      const id = next++;
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        child.send({ ...message, id });
+      });
     },
   };
 }
 
 /**
- * The same as replaySimulcastIntoRoom, sent by an ffmpeg of its own through `merger` (one source address): what
- * the layer-switch test uses, since a tap that asks for the full layer stalled after its first frame with the
- * replayer (1 run in 2; not understood) and not with this sender.
+ * One ffmpeg per stream (both layers), made one source by the udpMerge.ts process, which binds local ports whose
+ * packets reach the destination from one address. What the layer-switch test uses: a tap that asks for the full layer
+ * stalled after its first frame with the replayer (1 run in 2; not understood), not with this sender.
  */
-export async function replaySimulcastWithFfmpeg(
-  app: App,
-  roomId: string,
-  layers: readonly string[],
-  ssrc: number,
-  merger: UdpMerger,
-): Promise<ReplayedStream> {
-  const encodings = layers.map((_, i) => ({ ssrc: ssrc + i, scaleResolutionDownBy: 2 ** (layers.length - 1 - i) }));
-  const producer = await plainVideoProducer(app, roomId, encodings);
-  const senders = [sendRtp(layers, ssrc, await merger.merge(producer.port, layers.length))];
-  return {
-    producerId: producer.producerId,
-    senders,
-    stop() {
-      for (const sender of senders) sender.kill('SIGKILL');
-      producer.close();
-    },
-  };
-}
-
-/** The udpMerge.ts process: `merge(port, n)` gives n local ports whose packets reach `port` from one address. */
-export interface UdpMerger {
-  process: ChildProcess;
-  merge(destination: number, inputs: number): Promise<number[]>;
-  close(): void;
-}
-
-export function startUdpMerger(): UdpMerger {
-  const child = fork(fileURLToPath(new URL('./udpMerge.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
-  const waiting = new Map<number, (ports: number[]) => void>();
-  child.on('message', ({ id, ports }: { id: number; ports: number[] }) => {
-    waiting.get(id)?.(ports);
-    waiting.delete(id);
-  });
-  let next = 0;
+export function startUdpMerger(): SimulcastSender {
+  const { child, request } = forkChild<{ ports: number[] }>('./udpMerge.ts');
   return {
     process: child,
-    merge(destination, inputs) {
-      const id = next++;
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        child.send({ id, destination, inputs });
-      });
+    async send(destination, layers, ssrc) {
+      const { ports } = await request({ destination, inputs: layers.length });
+      const sender = sendRtp(layers, ssrc, ports);
+      return { senders: [sender], stop: () => sender.kill('SIGKILL') };
     },
     close: () => child.kill('SIGKILL'),
   };
 }
 
-/** The rtpReplayer.ts process: `replay(port, files, ssrc)` sends the files' RTP to `port` until the returned function stops it. */
-export interface RtpReplayer {
-  process: ChildProcess;
-  replay(destination: number, files: readonly string[], ssrc: number): Promise<() => void>;
-  close(): void;
-}
-
-export function startRtpReplayer(): RtpReplayer {
-  const child = fork(fileURLToPath(new URL('./rtpReplayer.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
-  const waiting = new Map<number, () => void>();
-  child.on('message', ({ id }: { id: number }) => {
-    waiting.get(id)?.();
-    waiting.delete(id);
-  });
-  let next = 0;
+/** The rtpReplayer.ts process: every stream's layers replayed by one process (its CPU shared by all streams: no senders of their own). */
+export function startRtpReplayer(): SimulcastSender {
+  const { child, request } = forkChild<{ id: number }>('./rtpReplayer.ts');
   return {
     process: child,
-    replay(destination, files, ssrc) {
-      const id = next++;
-      return new Promise((resolve) => {
-        waiting.set(id, () => resolve(() => child.connected && child.send({ type: 'stop', id })));
-        child.send({ type: 'start', id, destination, files, ssrc, payloadType: PAYLOAD_TYPE });
-      });
+    async send(destination, files, ssrc) {
+      const { id } = await request({ type: 'start', destination, files, ssrc, payloadType: PAYLOAD_TYPE });
+      return {
+        senders: [],
+        stop() {
+          if (child.connected) child.send({ type: 'stop', id });
+        },
+      };
     },
     close: () => child.kill('SIGKILL'),
   };

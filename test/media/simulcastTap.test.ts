@@ -4,19 +4,17 @@ import {
   faceVideoVp8,
   faceVideoVp8HalfLayer,
   replaySimulcastIntoRoom,
-  replaySimulcastWithFfmpeg,
   startRtpReplayer,
   startUdpMerger,
   type ReplayedStream,
-  type RtpReplayer,
-  type UdpMerger,
+  type SimulcastSender,
 } from '../../bench/lib/rtpReplay.ts';
 import type { App } from '../../server/src/app.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 let layers: string[];
-let merger: UdpMerger;
-let replayer: RtpReplayer;
+let merger: SimulcastSender;
+let replayer: SimulcastSender;
 
 beforeAll(async () => {
   layers = [await faceVideoVp8HalfLayer(), await faceVideoVp8()];
@@ -60,6 +58,6 @@ describe('the frame tap of a simulcast sender', () => {
   // test run once with this setting) the tap decoded 320x240 frames for ~8 s, then 640x480 ones. Replayed layers
   // carry no usable reports, so here only the request is checked.
   it('asks the SFU for the full layer with TAP_LAYER_MAX_DOWNSCALE=1', async () => {
-    expect((await tapOf({ TAP_LAYER_MAX_DOWNSCALE: '1' }, (app) => replaySimulcastWithFfmpeg(app, 'layers', layers, 7000, merger))).layer).toBe(1);
+    expect((await tapOf({ TAP_LAYER_MAX_DOWNSCALE: '1' }, (app) => replaySimulcastIntoRoom(app, 'layers', layers, 7000, merger))).layer).toBe(1);
   });
 });
