@@ -8,13 +8,23 @@
  */
 import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { parseRtpHeader } from '../../server/src/media/rtp.ts';
 
 type Request = { type: 'start'; id: number; destination: number; files: string[]; ssrc: number; payloadType: number } | { type: 'stop'; id: number };
 
+/** One recorded packet, and what each send rewrites in it. */
+interface RecordedPacket {
+  bytes: Buffer;
+  /** Its send time from the start of the loop, ms (its RTP timestamp's). */
+  offsetMs: number;
+  /** Its RTP timestamp from the first packet's, in clock ticks. */
+  ticks: number;
+  /** Where its VP8 15-bit picture id is (ffmpeg writes X, I and M set), or -1. */
+  pictureIdAt: number;
+}
+
 interface Recording {
-  packets: Buffer[];
-  /** Each packet's send time from the start of the loop, ms (its RTP timestamp's). */
-  offsetsMs: number[];
+  packets: RecordedPacket[];
   /** One loop: the last frame's time plus one frame interval. */
   loopMs: number;
   loopTicks: number;
@@ -43,25 +53,25 @@ function record(file: string): Promise<Recording> {
           const seq = (p: Buffer) => p.readUInt16BE(2);
           const lost = first ? (seq(packets.at(-1)!) - seq(first) + 1 - packets.length) & 0xffff : 0;
           if (code !== 0 || !first || lost !== 0) return reject(new Error(`recording ${file}: ffmpeg exited ${code}, ${packets.length} packets, ${lost} lost`));
-          const ts = (p: Buffer) => p.readUInt32BE(4);
-          const offsetsMs = packets.map((p) => ((ts(p) - ts(first)) >>> 0) / CLOCK_KHZ);
-          const frameStarts = new Set(packets.map(ts)).size;
-          const lastMs = offsetsMs.at(-1)!;
-          const loopMs = lastMs + lastMs / Math.max(1, frameStarts - 1);
-          resolve({ packets, offsetsMs, loopMs, loopTicks: Math.round(loopMs * CLOCK_KHZ), frames: frameStarts });
+          const headers = packets.map((p) => parseRtpHeader(p)!);
+          const recorded = packets.map((bytes, i): RecordedPacket => {
+            const ticks = (headers[i]!.timestamp - headers[0]!.timestamp) >>> 0;
+            return { bytes, offsetMs: ticks / CLOCK_KHZ, ticks, pictureIdAt: pictureIdOffset(bytes, headers[i]!.payloadOffset) };
+          });
+          const frames = new Set(headers.map((h) => h.timestamp)).size;
+          const lastMs = recorded.at(-1)!.offsetMs;
+          const loopMs = lastMs + lastMs / Math.max(1, frames - 1);
+          resolve({ packets: recorded, loopMs, loopTicks: Math.round(loopMs * CLOCK_KHZ), frames });
         }, 100);
       });
     });
   });
 }
 
-/** The VP8 payload descriptor's 15-bit picture id (ffmpeg writes X, I and M set), moved on by `by` frames. */
-function shiftPictureId(packet: Buffer, by: number): void {
-  const HEADER = 12 + 4 * (packet[0]! & 0x0f) + (packet[0]! & 0x10 ? 4 + 4 * packet.readUInt16BE(12 + 4 * (packet[0]! & 0x0f) + 2) : 0);
-  const d = packet[HEADER]!;
-  if (!(d & 0x80) || !(packet[HEADER + 1]! & 0x80) || !(packet[HEADER + 2]! & 0x80)) return;
-  const id = ((packet.readUInt16BE(HEADER + 2) & 0x7fff) + by) & 0x7fff;
-  packet.writeUInt16BE(0x8000 | id, HEADER + 2);
+/** Where the VP8 payload descriptor (RFC 7741) at `payload` holds a 15-bit picture id (X, I and M set), or -1. */
+function pictureIdOffset(packet: Buffer, payload: number): number {
+  const has = (at: number) => ((packet[at] ?? 0) & 0x80) !== 0;
+  return has(payload) && has(payload + 1) && has(payload + 2) ? payload + 2 : -1;
 }
 
 interface Stream {
@@ -88,13 +98,17 @@ function pump(): void {
         const n = stream.sent[l]!;
         const loop = Math.floor(n / layer.packets.length);
         const i = n % layer.packets.length;
-        if (stream.startMs + loop * layer.loopMs + layer.offsetsMs[i]! > now) break;
-        const packet = Buffer.from(layer.packets[i]!);
+        if (stream.startMs + loop * layer.loopMs + layer.packets[i]!.offsetMs > now) break;
+        const recorded = layer.packets[i]!;
+        const packet = Buffer.from(recorded.bytes);
         packet.writeUInt16BE((stream.seqBase[l]! + n) & 0xffff, 2);
-        packet.writeUInt32BE((stream.tsBase[l]! + packet.readUInt32BE(4) - layer.packets[0]!.readUInt32BE(4) + loop * layer.loopTicks) >>> 0, 4);
+        packet.writeUInt32BE((stream.tsBase[l]! + recorded.ticks + loop * layer.loopTicks) >>> 0, 4);
         packet.writeUInt32BE(stream.ssrc + l, 8);
         packet[1] = (packet[1]! & 0x80) | stream.payloadType;
-        shiftPictureId(packet, loop * layer.frames);
+        if (recorded.pictureIdAt >= 0) {
+          const id = packet.readUInt16BE(recorded.pictureIdAt) & 0x7fff;
+          packet.writeUInt16BE(0x8000 | ((id + loop * layer.frames) & 0x7fff), recorded.pictureIdAt);
+        }
         stream.socket.send(packet, stream.destination, '127.0.0.1');
         stream.sent[l] = n + 1;
       }
