@@ -10,6 +10,7 @@ import { analysisLoad, RecentFrames, type AnalysisLoad } from './pipeline/analys
 import { createFairTurns } from './pipeline/fairTurns.ts';
 import { analyseStream, type AnalysedFrame } from './pipeline/analyseStream.ts';
 import { configuredAnalysis } from './pipeline/configuredAnalysis.ts';
+import { ranDetector } from './pipeline/detectFaces.ts';
 import type { AffectModel } from './vision/AffectModel.ts';
 import type { FaceDetector } from './vision/FaceDetector.ts';
 
@@ -20,7 +21,6 @@ export interface AffectService {
   load(): AnalysisLoad;
   stop(): void;
 }
-
 /** Streams whose next sequence number is remembered after their analysis stopped (~50 bytes each). */
 const MAX_REMEMBERED_STREAMS = 10_000;
 
@@ -92,7 +92,7 @@ export function startAffectService(deps: AffectServiceDeps): AffectService {
         recent.add('analysed', now);
         if (analysed.analysisFps !== undefined) streamFps.set(stream.streamId, analysed.analysisFps);
         observeLatency(metrics, analysed, now);
-        if (analysed.detectMode !== 'none' && analysed.detectMode !== 'held') metrics.analysisWork.inc({ work: `detect_${analysed.detectMode}` }, analysed.detectorMs / 1000);
+        if (ranDetector(analysed.detectMode)) metrics.analysisWork.inc({ work: `detect_${analysed.detectMode}` }, analysed.detectorMs / 1000);
         for (const event of events.fromFrame(analysed, now)) hub.publish(event);
       }),
       catchError((error: unknown) => {

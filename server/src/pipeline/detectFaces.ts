@@ -47,6 +47,9 @@ export type DetectionMode = 'full' | 'regions' | 'regions+full' | 'held' | 'none
 
 const SEARCHED: Record<DetectionMode, Search> = { full: 'whole', 'regions+full': 'whole', regions: 'regions', held: 'none', none: 'none' };
 
+/** Whether a frame found this way ran the detector at all (`held` and `none` did not). */
+export const ranDetector = (mode: DetectionMode): boolean => SEARCHED[mode] !== 'none';
+
 export interface DetectedFrame {
   frame: Frame;
   detections: FaceDetection[];
