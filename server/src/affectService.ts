@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { AffectHub } from './events/AffectHub.ts';
 import { StreamEvents } from './events/StreamEvents.ts';
 import { createLogger } from './log.ts';
+import type { FramePool } from './media/FramePool.ts';
 import type { FrameStream } from './media/FrameTaps.ts';
 import type { Metrics } from './metrics.ts';
 import { createAffectInference } from './pipeline/affectInference.ts';
@@ -32,6 +33,8 @@ export interface AffectServiceDeps {
   hub: AffectHub;
   metrics: Metrics;
   options: Config['analysis'];
+  /** Where the streams' frame buffers go back once their analysis is over or was dropped; none: they are collected. */
+  frames?: FramePool;
 }
 
 /**
@@ -40,7 +43,7 @@ export interface AffectServiceDeps {
  * fault in one stream ends that stream's analysis only.
  */
 export function startAffectService(deps: AffectServiceDeps): AffectService {
-  const { streams$, detector, model, hub, metrics, options } = deps;
+  const { streams$, detector, model, hub, metrics, options, frames } = deps;
   const turns = createFairTurns(options.concurrency);
   const recent = new RecentFrames();
   /** Each analysed stream's latest analysisFps. */
@@ -60,11 +63,13 @@ export function startAffectService(deps: AffectServiceDeps): AffectService {
     inference,
     ...configuredAnalysis(options, model.info),
     turns,
-    onDrop: () => {
+    onDrop: (frame) => {
+      frames?.give(frame.pixels);
       metrics.framesDropped.inc();
       recent.add('dropped', Date.now());
     },
     onError: (error, frame) => {
+      frames?.give(frame.pixels);
       metrics.analysisErrors.inc();
       log.warn('frame analysis failed', { streamId: frame.streamId, error });
     },
@@ -88,6 +93,8 @@ export function startAffectService(deps: AffectServiceDeps): AffectService {
       analyse,
       takeUntil(ended$),
       tap((analysed) => {
+        // Faces are cropped as their batch starts: by now nothing reads the frame's pixels.
+        frames?.give(analysed.frame.pixels);
         const now = Date.now();
         recent.add('analysed', now);
         if (analysed.analysisFps !== undefined) streamFps.set(stream.streamId, analysed.analysisFps);

@@ -24,6 +24,7 @@ import { clientAddress } from './http/clientAddress.ts';
 import { createHttpServer } from './http/httpServer.ts';
 import { requestOriginAllowed } from './http/origin.ts';
 import { createLogger, setLogLevel } from './log.ts';
+import { FramePool } from './media/FramePool.ts';
 import { FrameTaps, type FrameStream } from './media/FrameTaps.ts';
 import { LaggingDecoders } from './media/staleRun.ts';
 import { Sources } from './ingest/Sources.ts';
@@ -102,10 +103,12 @@ export async function startApp(config: Config): Promise<App> {
     }));
   const lagging = new LaggingDecoders();
   metrics.observeLaggingDecoders(lagging);
-  const taps = config.tap.enabled ? new FrameTaps(rooms, config.tap, metrics, lagging) : undefined;
+  // Frame buffers go round: decoded into, analysed, given back. Without analysis nothing gives them back.
+  const frames = config.tap.enabled && config.analysis.enabled ? new FramePool() : undefined;
+  const taps = config.tap.enabled ? new FrameTaps(rooms, { ...config.tap, frames }, metrics, lagging) : undefined;
   // TAP_ENABLED=false decodes no video at all, a pulled source's included.
   const maxSources = config.tap.enabled ? config.sources.maxSources : 0;
-  const sources = new Sources(rooms, { ...config.tap, ...config.sources, maxSources, place: cluster?.place, lagging }, metrics);
+  const sources = new Sources(rooms, { ...config.tap, ...config.sources, maxSources, place: cluster?.place, lagging, frames }, metrics);
   const key = tokenKey(config.auth.tokenSecret ?? randomBytes(32).toString('hex'));
   if (!config.auth.tokenSecret) log.warn('TOKEN_SECRET not set: tokens are valid for this process only');
   const whip = new WhipSessions(rooms, metrics, { ...config.whip, place: cluster?.place });
@@ -263,7 +266,7 @@ export async function startApp(config: Config): Promise<App> {
   if (!config.analysis.enabled) log.warn('analysis off (ANALYSIS_ENABLED=false): calls work, faces are not analysed');
   // Every stream is analysed alike: a call participant's or WHIP publisher's tapped video, or a pulled source.
   const streams$ = merge(taps?.streams$ ?? EMPTY, sources.streams$);
-  const analysis = taps && config.analysis.enabled ? await startAnalysis(config, streams$, hub, metrics) : undefined;
+  const analysis = taps && config.analysis.enabled ? await startAnalysis(config, streams$, hub, metrics, frames) : undefined;
 
   httpServer.listen(config.port, config.host);
   await once(httpServer, 'listening');
@@ -335,7 +338,13 @@ interface Analysis {
 }
 
 /** Loads the models (in vision worker threads unless VISION_WORKERS=0) and analyses every tapped stream. */
-async function startAnalysis(config: Config, streams$: Observable<FrameStream>, hub: AffectHub, metrics: Metrics): Promise<Analysis> {
+async function startAnalysis(
+  config: Config,
+  streams$: Observable<FrameStream>,
+  hub: AffectHub,
+  metrics: Metrics,
+  frames: FramePool | undefined,
+): Promise<Analysis> {
   const { vision } = config;
   const sessionOptions = { provider: vision.provider, intraOpThreads: vision.intraOpThreads, interOpThreads: vision.interOpThreads };
   const detectorOptions = { model: vision.detectorModel, minScore: vision.detectorMinScore };
@@ -360,7 +369,7 @@ async function startAnalysis(config: Config, streams$: Observable<FrameStream>, 
     };
   }
   log.info('analysis on', { detector: detector.model, model: `${model.info.name} ${model.info.version}`, visionWorkers: vision.workers });
-  const service = startAffectService({ streams$, detector, model, hub, metrics, options: config.analysis });
+  const service = startAffectService({ streams$, detector, model, hub, metrics, options: config.analysis, frames });
   return {
     load: service.load,
     async stop() {

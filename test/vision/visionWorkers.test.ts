@@ -32,7 +32,13 @@ describe('vision in worker threads', () => {
     expect(await workers.detector.detectRegions(astronaut, regions)).toEqual(again);
     const crops = aligner.align([{ image: astronaut, detection: faces[0]! }]);
     const local = await model.predict(crops, 1);
+    // The aligner's batch is shared memory, read in place by the worker; a private batch is sent as a copy.
+    expect(crops.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(await workers.model.predict(crops, 1)).toEqual(local);
+    const privateCrops = crops.slice();
+    expect(privateCrops.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(await workers.model.predict(privateCrops, 1)).toEqual(local);
+    expect(await model.predict(privateCrops, 1)).toEqual(local);
     expect(workers.model.info).toEqual(model.info);
     // The caller's frame is not handed away: it is still whole after a detection in a worker.
     expect(astronaut.pixels.byteLength).toBe(astronaut.width * astronaut.height * 3);

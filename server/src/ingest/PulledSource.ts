@@ -14,7 +14,7 @@ import { sourceInput } from './sourceInput.ts';
 
 const log = createLogger('ingest/source');
 
-export interface PulledSourceOptions extends Pick<FrameTapOptions, 'width' | 'height' | 'fps' | 'maxLagMs' | 'ffmpegPath'> {
+export interface PulledSourceOptions extends Pick<FrameTapOptions, 'width' | 'height' | 'fps' | 'maxLagMs' | 'ffmpegPath' | 'frames'> {
   policy: SourcePolicy;
   /** Pause before the first reconnection, doubled for each attempt in a row without a frame (at most 60 s). */
   reconnectDelayMs: number;
@@ -143,6 +143,7 @@ export class PulledSource {
       maxWidth: this.options.width,
       maxHeight: this.options.height,
       maxFps: this.options.fps,
+      frames: this.options.frames,
     });
     this.#decoder = decoder;
     this.metrics.decoders.inc();
@@ -222,11 +223,11 @@ export class PulledSource {
       log.warn('source stays behind; reconnecting to skip the backlog', { sourceId: this.ids.id, lagMs });
       this.#retry(`stayed ${Math.round(lagMs)} ms behind`, 0);
     }
-    if (stale) {
-      this.metrics.staleFrames.inc();
+    if (stale || !this.#rate.take(decoded.decodedTime)) {
+      if (stale) this.metrics.staleFrames.inc();
+      this.options.frames?.give(decoded.pixels);
       return;
     }
-    if (!this.#rate.take(decoded.decodedTime)) return;
     this.metrics.framesDecoded.inc({ stream: this.ids.id });
     this.#frames.next({
       roomId: this.ids.roomId,

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { FramePool } from './FramePool.ts';
 import { frameRateFilter } from './frameRate.ts';
 
 /** What ffmpeg reads: its input options and `-i` (everything before the filters), and what its stdin gets. */
@@ -16,13 +17,15 @@ export interface DecoderOptions {
   maxHeight: number;
   /** At most this many frames per second come out; the rest are dropped before scaling. */
   maxFps: number;
+  /** Where frame buffers come from; without one, each frame gets a fresh buffer. */
+  frames?: FramePool;
 }
 
 export interface DecodedFrame {
   width: number;
   height: number;
-  /** RGB24 pixels; the buffer belongs to the receiver. */
-  pixels: Buffer;
+  /** RGB24 pixels; the buffer belongs to the receiver (who gives it back to `frames`, if it came from there). */
+  pixels: Uint8Array;
   /** Presentation time in the input's time base: RTP clock units for RTP (timestamps kept as they came). */
   pts: number;
   /** The same in seconds. */
@@ -79,9 +82,12 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
   #stopping = false;
   readonly #lastLog: string[] = [];
   readonly #maxPendingBytes: number;
+  readonly #frameBuffer: (bytes: number) => Uint8Array;
 
   constructor(options: DecoderOptions) {
     super();
+    const pool = options.frames;
+    this.#frameBuffer = pool ? (bytes) => pool.take(bytes) : (bytes) => Buffer.allocUnsafe(bytes);
     const { maxWidth: w, maxHeight: h } = options;
     this.#maxPendingBytes = MAX_PENDING_FRAMES * w * h * 3;
     const args = [
@@ -158,13 +164,13 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
   }
 
   /** The next `size` output bytes in a buffer of their own: one copy out of the pipe's chunks. */
-  #take(size: number): Buffer {
-    const out = Buffer.allocUnsafe(size);
+  #take(size: number): Uint8Array {
+    const out = this.#frameBuffer(size);
     let filled = 0;
     while (filled < size) {
       const chunk = this.#chunks[0]!;
       const n = Math.min(chunk.length, size - filled);
-      chunk.copy(out, filled, 0, n);
+      out.set(n === chunk.length ? chunk : chunk.subarray(0, n), filled);
       filled += n;
       if (n === chunk.length) this.#chunks.shift();
       else this.#chunks[0] = chunk.subarray(n);

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import { analysisLayer } from './analysisLayer.ts';
 import { FfmpegDecoder, rtpInput, type DecodedFrame } from './FfmpegDecoder.ts';
 import type { Frame } from './Frame.ts';
+import type { FramePool } from './FramePool.ts';
 import { freeUdpPort } from './ports.ts';
 import { RtpRelay } from './RtpRelay.ts';
 import { tapSdp, type TapCodec } from './sdp.ts';
@@ -38,6 +39,8 @@ export interface FrameTapOptions {
    * backlog in its socket): it is restarted at a fresh keyframe. 0: at its first stale frame.
    */
   backlogRestartMs: number;
+  /** Where decoded frames' buffers come from, and where a frame dropped here goes back; none: fresh buffers. */
+  frames?: FramePool;
   ffmpegPath: string;
 }
 
@@ -202,6 +205,7 @@ export class FrameTap {
       maxWidth: this.options.width,
       maxHeight: this.options.height,
       maxFps: this.options.fps,
+      frames: this.options.frames,
     });
     this.#decoder = decoder;
     this.#decoderState = 'running';
@@ -279,6 +283,7 @@ export class FrameTap {
     if (this.#staleRun.add(decoded.decodedTime, stale)) this.#skipBacklog(lagMs);
     if (stale) {
       this.metrics.staleFrames.inc();
+      this.options.frames?.give(decoded.pixels);
       return;
     }
     this.metrics.framesDecoded.inc({ stream: this.streamId });

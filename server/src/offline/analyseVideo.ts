@@ -4,6 +4,7 @@ import type { AffectStreamEvent } from '../../../protocol/affect-event.ts';
 import type { Config } from '../config.ts';
 import { StreamEvents } from '../events/StreamEvents.ts';
 import type { Frame } from '../media/Frame.ts';
+import { FramePool } from '../media/FramePool.ts';
 import { createAffectInference } from '../pipeline/affectInference.ts';
 import { analyseStream, type AnalysedFrame } from '../pipeline/analyseStream.ts';
 import { configuredAnalysis } from '../pipeline/configuredAnalysis.ts';
@@ -13,7 +14,6 @@ import { AnalyseError, type Outcome } from './AnalyseError.ts';
 import { VideoDecoder, type DecodeEnd } from './decodeVideo.ts';
 import { keepLargestFaces } from './keepLargestFaces.ts';
 import { probeVideo, type VideoProbe } from './probeVideo.ts';
-import { SharedFramePool } from './SharedFramePool.ts';
 
 /** One analysed frame of a recorded source, as the outputs take it. */
 export interface OfflineFrame {
@@ -192,7 +192,7 @@ async function runPipeline(
 
   // Frames are decoded into shared buffers that the vision workers read without a copy, each reused once its
   // frame is out of the pipeline.
-  const pool = new SharedFramePool(size.width * size.height * 3);
+  const pool = new FramePool();
   let inFlight = 0;
   let slotFree: (() => void) | undefined;
   const done = (frame: Frame) => {
@@ -253,7 +253,7 @@ async function runPipeline(
     startMs: options.startMs,
     durationMs: options.durationMs,
     stallTimeoutMs: options.stallTimeoutMs,
-    frameBuffer: () => pool.take(),
+    frameBuffer: () => pool.take(size.width * size.height * 3),
   });
   const stop = () => decoder.stop();
   options.signal?.addEventListener('abort', stop, { once: true });

@@ -41,6 +41,14 @@ export async function loadAffectModel(path: string, options: AffectModelOptions)
     throw err;
   }
   const faceLength = 3 * info.inputSize * info.inputSize;
+  /** onnxruntime reads only private memory: a batch in shared memory (a vision worker's) is copied here first. */
+  let privateBatch = new Float32Array(0);
+  const readable = (batch: Float32Array): Float32Array => {
+    if (!(batch.buffer instanceof SharedArrayBuffer)) return batch;
+    if (privateBatch.length < batch.length) privateBatch = new Float32Array(batch.length);
+    privateBatch.set(batch);
+    return privateBatch.subarray(0, batch.length);
+  };
   return {
     info,
     async predict(crops, count, timings) {
@@ -49,7 +57,7 @@ export async function loadAffectModel(path: string, options: AffectModelOptions)
         throw new RangeError(`predict: ${count} faces need ${count * faceLength} values, got ${crops.length}`);
       }
       const t0 = performance.now();
-      const input = new Tensor('float32', crops.subarray(0, count * faceLength), [count, 3, info.inputSize, info.inputSize]);
+      const input = new Tensor('float32', readable(crops.subarray(0, count * faceLength)), [count, 3, info.inputSize, info.inputSize]);
       const out = await session.run({ [INPUT]: input }, [OUTPUT_VA, OUTPUT_EXPR, OUTPUT_AU]);
       const t1 = performance.now();
       const data = (name: string) => out[name]!.data as Float32Array;

@@ -145,14 +145,10 @@ export class VisionWorkers {
     request: { op: 'detect' } | { op: 'detectRegions'; regions: Box[] },
     timings: DetectTimings | undefined,
   ): Promise<R> {
-    // A frame in shared memory (a recorded file's) is read where it lies. Any other: a copy the worker can own
-    // (frames are often Buffers, whose slice() would share, not copy); the frame itself stays whole for the aligner.
-    const shared = image.pixels.buffer instanceof SharedArrayBuffer;
-    const pixels = shared ? image.pixels : new Uint8Array(image.pixels);
-    const reply = await this.#request<R>(
-      { ...request, width: image.width, height: image.height, pixels },
-      shared ? [] : [pixels.buffer as ArrayBuffer],
-    );
+    // A private frame is copied (frames are often Buffers, whose slice() would share, not copy): the frame itself
+    // stays whole for the aligner.
+    const { data: pixels, transfer } = shareOrCopy(image.pixels, () => new Uint8Array(image.pixels));
+    const reply = await this.#request<R>({ ...request, width: image.width, height: image.height, pixels }, transfer);
     if (timings) Object.assign(timings, reply.timings);
     return reply;
   }
@@ -179,12 +175,10 @@ export class VisionWorkers {
       info,
       predict: async (crops: Float32Array, count: number, timings): Promise<AffectPrediction[]> => {
         if (count === 0) return [];
-        // The aligner reuses its tensor: the worker gets a copy of just these faces.
-        const batch = crops.slice(0, count * faceLength);
-        const reply = await this.#request<Extract<VisionReply, { type: 'predicted' }>>(
-          { op: 'predict', crops: batch, count },
-          [batch.buffer as ArrayBuffer],
-        );
+        // The aligner's batch (shared memory) is left alone until this resolves; a private one is copied, just these faces.
+        const length = count * faceLength;
+        const { data, transfer } = shareOrCopy(crops.subarray(0, length), () => crops.slice(0, length));
+        const reply = await this.#request<Extract<VisionReply, { type: 'predicted' }>>({ op: 'predict', crops: data, count }, transfer);
         if (timings) Object.assign(timings, reply.timings);
         return reply.predictions;
       },
@@ -224,6 +218,16 @@ async function stop({ worker, exited: alreadyExited }: Slot): Promise<void> {
   worker.postMessage({ op: 'close' });
   const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), CLOSE_TIMEOUT_MS).unref());
   if ((await Promise.race([exited, timeout])) === 'timeout') await worker.terminate();
+}
+
+/**
+ * What a request carries of `view`: shared memory (frames from a FramePool, the aligner's batches) is read by the
+ * worker where it lies, which costs neither a copy nor an allocation; anything else goes as a copy the worker owns.
+ */
+function shareOrCopy<T extends Uint8Array | Float32Array>(view: T, copy: () => T): { data: T; transfer: ArrayBuffer[] } {
+  if (view.buffer instanceof SharedArrayBuffer) return { data: view, transfer: [] };
+  const data = copy();
+  return { data, transfer: [data.buffer as ArrayBuffer] };
 }
 
 function failAll(slot: Slot, error: Error): void {
