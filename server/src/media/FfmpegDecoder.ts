@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { FramePool } from './FramePool.ts';
+import { openOutputSocket, type OutputSocket } from './outputSocket.ts';
 import { frameRateFilter } from './frameRate.ts';
 
 /** What ffmpeg reads: its input options and `-i` (everything before the filters), and what its stdin gets. */
@@ -75,10 +76,13 @@ export function rtpInput(sdp: string): DecoderInput {
  * Frame sizes and pts come from the `showinfo` filter on stderr, one line per frame written, in order.
  */
 export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
-  readonly #process: ChildProcess;
+  #process?: ChildProcess;
+  #output?: OutputSocket;
   readonly #infos: { pts: number; ptsTime: number; width: number; height: number }[] = [];
-  #chunks: Buffer[] = [];
-  #buffered = 0;
+  /** Output not yet taken as frames: bytes [#outputStart, #outputEnd) of #pending, copied out of the socket's reads. */
+  readonly #pending: Uint8Array;
+  #outputStart = 0;
+  #outputEnd = 0;
   #stopping = false;
   readonly #lastLog: string[] = [];
   readonly #maxPendingBytes: number;
@@ -90,6 +94,24 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
     this.#frameBuffer = pool ? (bytes) => pool.take(bytes) : (bytes) => Buffer.allocUnsafe(bytes);
     const { maxWidth: w, maxHeight: h } = options;
     this.#maxPendingBytes = MAX_PENDING_FRAMES * w * h * 3;
+    // Room for the pending frames plus one read more: a read that finds it full means frames and log are out of step.
+    this.#pending = new Uint8Array(this.#maxPendingBytes + w * h * 3);
+    void this.#start(options);
+  }
+
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  stop(): void {
+    this.#stopping = true;
+    // What is still in the socket is not wanted any more.
+    this.#output?.reader.destroy();
+    this.#process?.kill('SIGKILL');
+  }
+
+  async #start(options: DecoderOptions): Promise<void> {
+    const { maxWidth: w, maxHeight: h } = options;
     const args = [
       '-hide_banner',
       '-nostats',
@@ -106,29 +128,40 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       '-f', 'rawvideo',
       'pipe:1',
     ];
-    this.#process = spawn(options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#process.stdin!.on('error', () => {});
-    this.#process.stdin!.end(options.input.stdin ?? '');
-    this.#process.stdout!.on('data', (chunk: Buffer) => this.#onOutput(chunk));
+    let output: OutputSocket;
+    try {
+      output = await openOutputSocket((bytes) => this.#onOutput(bytes));
+    } catch (error) {
+      this.#remember(`no output socket: ${(error as Error).message}`);
+      this.emit('exit', { expected: this.#stopping, code: null, signal: null, lastLog: [...this.#lastLog] });
+      return;
+    }
+    if (this.#stopping) {
+      output.childEnd.destroy();
+      output.reader.destroy();
+      this.emit('exit', { expected: true, code: null, signal: null, lastLog: [] });
+      return;
+    }
+    const child = spawn(options.ffmpegPath, args, { stdio: ['pipe', output.childEnd, 'pipe'] });
+    this.#process = child;
+    this.#output = output;
+    // The child has its own copy of its end now.
+    output.childEnd.destroy();
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(options.input.stdin ?? '');
     let partial = '';
-    this.#process.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
       const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) this.#onLog(line);
     });
-    this.#process.once('error', (error) => this.#remember(`spawn failed: ${error.message}`));
-    this.#process.once('close', (code, signal) =>
-      this.emit('exit', { expected: this.#stopping, code, signal, lastLog: [...this.#lastLog] }),
+    child.once('error', (error) => this.#remember(`spawn failed: ${error.message}`));
+    // Over once the process has ended and its last output is read: no frame comes after 'exit'.
+    const outputRead = new Promise<void>((resolve) => output.reader.once('close', () => resolve()));
+    output.reader.on('error', (error) => this.#remember(`output: ${error.message}`));
+    child.once('close', (code, signal) =>
+      void outputRead.then(() => this.emit('exit', { expected: this.#stopping, code, signal, lastLog: [...this.#lastLog] })),
     );
-  }
-
-  get pid(): number | undefined {
-    return this.#process.pid;
-  }
-
-  stop(): void {
-    this.#stopping = true;
-    this.#process.kill('SIGKILL');
   }
 
   #onLog(line: string): void {
@@ -141,47 +174,42 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
     this.#deliver();
   }
 
-  #onOutput(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
+  #onOutput(bytes: Uint8Array): void {
+    if (this.#outputEnd + bytes.length > this.#pending.length) {
+      // Compact: what is left is moved to the front (less than one frame and a read, when frames keep up).
+      this.#pending.copyWithin(0, this.#outputStart, this.#outputEnd);
+      this.#outputEnd -= this.#outputStart;
+      this.#outputStart = 0;
+      if (this.#outputEnd + bytes.length > this.#pending.length) return this.#outOfStep();
+    }
+    this.#pending.set(bytes, this.#outputEnd);
+    this.#outputEnd += bytes.length;
     this.#deliver();
   }
 
   #deliver(): void {
     for (;;) {
+      const buffered = this.#outputEnd - this.#outputStart;
       const info = this.#infos[0];
       if (!info) {
         // Output ahead of its log line is normal for a moment; far ahead means the two are out of step.
-        if (this.#buffered > this.#maxPendingBytes) this.#outOfStep();
+        if (buffered > this.#maxPendingBytes) this.#outOfStep();
         return;
       }
       const size = info.width * info.height * 3;
-      if (this.#buffered < size) return;
+      if (buffered < size) return;
       this.#infos.shift();
-      const pixels = this.#take(size);
+      const pixels = this.#frameBuffer(size);
+      pixels.set(this.#pending.subarray(this.#outputStart, this.#outputStart + size));
+      this.#outputStart += size;
+      if (this.#outputStart === this.#outputEnd) this.#outputStart = this.#outputEnd = 0;
       this.emit('frame', { width: info.width, height: info.height, pixels, pts: info.pts, ptsTime: info.ptsTime, decodedTime: Date.now() });
     }
   }
 
-  /** The next `size` output bytes in a buffer of their own: one copy out of the pipe's chunks. */
-  #take(size: number): Uint8Array {
-    const out = this.#frameBuffer(size);
-    let filled = 0;
-    while (filled < size) {
-      const chunk = this.#chunks[0]!;
-      const n = Math.min(chunk.length, size - filled);
-      out.set(n === chunk.length ? chunk : chunk.subarray(0, n), filled);
-      filled += n;
-      if (n === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(n);
-    }
-    this.#buffered -= size;
-    return out;
-  }
-
   #outOfStep(): void {
     this.#remember('frame output and frame log out of step; stopping');
-    this.#process.kill('SIGKILL');
+    this.#process?.kill('SIGKILL');
   }
 
   #remember(line: string): void {
