@@ -52,6 +52,8 @@ export function startAffectService(deps: AffectServiceDeps): AffectService {
   const inference = createAffectInference(model, {
     maxBatchSize: options.maxBatchSize,
     maxWaitMs: options.maxBatchWaitMs,
+    // Only while at least two more faces are likely to come meanwhile: a lone stream's faces do not wait for nothing.
+    waitWhileGapBelowMs: options.maxBatchWaitMs / 2,
     onBatch: (stats) => {
       metrics.batchSize.observe(stats.size);
       metrics.modelRun.observe(stats.runMs / 1000);

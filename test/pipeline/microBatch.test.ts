@@ -48,6 +48,21 @@ describe('createMicroBatcher', () => {
     });
   });
 
+  it('with waitWhileGapBelowMs, waits only while items come at least that often', () => {
+    testScheduler().run(({ cold, expectObservable, flush }) => {
+      const h = harness(cold, '-|', { maxBatchSize: 10, maxWaitMs: 10, waitWhileGapBelowMs: 5 });
+      // Eight items 20 ms apart, then eight 1 ms apart (from 160). Each runs at once (1 ms) while the last eight
+      // submits are mostly sparse; from 166 their mean gap is below 5 ms, and the last two wait 10 ms together.
+      const sparse = '1 19ms 1 19ms 1 19ms 1 19ms 1 19ms 1 19ms 1 19ms 1 19ms ';
+      expectObservable(h.submitAll(cold(`${sparse}22222222|`))).toBe(
+        '-a 19ms a 19ms a 19ms a 19ms a 19ms a 19ms a 19ms a 19ms bbbbbb 10ms (bb|)',
+        { a: 10, b: 20 },
+      );
+      flush();
+      expect(h.calls).toEqual([...Array.from({ length: 14 }, (_, i) => [i < 8 ? 1 : 2]), [2, 2]]);
+    });
+  });
+
   it('starts a full batch at once without waiting', () => {
     testScheduler().run(({ cold, expectObservable, flush }) => {
       const h = harness(cold, '---|', { maxBatchSize: 3, maxWaitMs: 100 });

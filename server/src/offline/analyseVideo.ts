@@ -170,7 +170,8 @@ async function runPipeline(
   const { model, analysis, sink } = options;
   const inference = createAffectInference(model, {
     maxBatchSize: analysis.maxBatchSize,
-    maxWaitMs: analysis.maxBatchWaitMs,
+    // Every frame in flight is submitted as soon as its faces are found: waiting would not gather more, only idle.
+    maxWaitMs: 0,
     // Bounded by the frames in flight times their faces: a full queue here would only lose frames.
     maxQueued: Number.MAX_SAFE_INTEGER,
     onBatch: () => summary.batches++,

@@ -18,6 +18,12 @@ export interface MicroBatcherOptions {
    * busy one gets bigger batches; a few ms gather more where a batch costs little more than one item.
    */
   maxWaitMs?: number;
+  /**
+   * Wait for company only while it is likely to come: while the last few items were submitted at least this often
+   * (their mean gap, ms). Default Infinity: always wait `maxWaitMs`. With it, a lone stream's faces are not held
+   * back for batches that would stay batches of one.
+   */
+  waitWhileGapBelowMs?: number;
   /** Batches that may run at once. Default 1: one inference session, run one batch at a time. */
   maxConcurrentBatches?: number;
   /**
@@ -61,6 +67,9 @@ export class BatchResultError extends Error {
   override name = 'BatchResultError';
 }
 
+/** Submits whose mean gap says whether company is coming (waitWhileGapBelowMs). */
+const RECENT_SUBMITS = 8;
+
 interface Pending<I, O> {
   item: I;
   subscriber: Subscriber<O>;
@@ -83,6 +92,7 @@ export function createMicroBatcher<I, O>(
   const {
     maxBatchSize = 16,
     maxWaitMs = 0,
+    waitWhileGapBelowMs = Number.POSITIVE_INFINITY,
     maxConcurrentBatches = 1,
     maxQueued = 4 * maxBatchSize,
     onBatch,
@@ -97,6 +107,12 @@ export function createMicroBatcher<I, O>(
   let running = 0;
   let timer: Subscription | undefined;
   let timerDue = 0;
+  /** When the last RECENT_SUBMITS items were submitted, oldest first. */
+  const recentSubmits: number[] = [];
+  const companyExpected = (): boolean =>
+    recentSubmits.length === RECENT_SUBMITS &&
+    (recentSubmits.at(-1)! - recentSubmits[0]!) / (RECENT_SUBMITS - 1) < waitWhileGapBelowMs;
+  const waitMs = (): number => (waitWhileGapBelowMs === Number.POSITIVE_INFINITY || companyExpected() ? maxWaitMs : 0);
 
   const run = (batch: Pending<I, O>[]): void => {
     running++;
@@ -143,13 +159,13 @@ export function createMicroBatcher<I, O>(
 
   const pump = (): void => {
     while (running < maxConcurrentBatches && queue.length > 0) {
-      const due = queue.length >= maxBatchSize || scheduler.now() - queue[0]!.enqueuedAt >= maxWaitMs;
+      const due = queue.length >= maxBatchSize || scheduler.now() - queue[0]!.enqueuedAt >= waitMs();
       if (!due) break;
       run(queue.splice(0, maxBatchSize));
     }
     // A timer is only needed while a slot is free and the head is still waiting for company; with
     // every slot busy, the end of a batch calls pump again.
-    const next = running < maxConcurrentBatches && queue.length > 0 ? queue[0]!.enqueuedAt + maxWaitMs : undefined;
+    const next = running < maxConcurrentBatches && queue.length > 0 ? queue[0]!.enqueuedAt + waitMs() : undefined;
     if (timer && timerDue !== next) {
       timer.unsubscribe();
       timer = undefined;
@@ -169,7 +185,10 @@ export function createMicroBatcher<I, O>(
         subscriber.error(new BatchQueueFullError(`batch queue full (${maxQueued} items waiting)`));
         return;
       }
-      const pending: Pending<I, O> = { item, subscriber, enqueuedAt: scheduler.now() };
+      const now = scheduler.now();
+      recentSubmits.push(now);
+      if (recentSubmits.length > RECENT_SUBMITS) recentSubmits.shift();
+      const pending: Pending<I, O> = { item, subscriber, enqueuedAt: now };
       queue.push(pending);
       pump();
       return () => {
