@@ -45,6 +45,8 @@ const FRAME_INFO = /\bn:\s*\d+\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.]+)\b.*?\bs
 /** Frames of output without their log line tolerated before the decoder is considered out of step. */
 const MAX_PENDING_FRAMES = 4;
 const LOG_LINES_KEPT = 20;
+/** A 320x240 frame and a read: what a simulcast call's analysed layer needs when output and log keep pace. */
+const INITIAL_PENDING_BYTES = 320 * 240 * 3 + 64 * 1024;
 
 /**
  * RTP described by an SDP on stdin, started on its first packets: keeping RTP-derived timestamps as they
@@ -79,10 +81,16 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
   #process?: ChildProcess;
   #output?: OutputSocket;
   readonly #infos: { pts: number; ptsTime: number; width: number; height: number }[] = [];
-  /** Output not yet taken as frames: bytes [#outputStart, #outputEnd) of #pending, copied out of the socket's reads. */
-  readonly #pending: Uint8Array;
-  #outputStart = 0;
-  #outputEnd = 0;
+  /**
+   * Output not yet taken as frames, copied out of the socket's reads: a ring, so that bytes are not moved as frames
+   * are taken, grown only as far as the output runs ahead (about a frame and a read, when all keeps up). Not sized for
+   * the worst case up front: every fresh page costs a fault on first write, and 48 decoders' worth of worst-case rings
+   * (4.6 MB each) faulted in at once stalled the main thread for seconds.
+   */
+  #pending = new Uint8Array(INITIAL_PENDING_BYTES);
+  /** Where the oldest pending byte is in the ring, and how many there are. */
+  #pendingStart = 0;
+  #pendingBytes = 0;
   #stopping = false;
   readonly #lastLog: string[] = [];
   readonly #maxPendingBytes: number;
@@ -94,8 +102,6 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
     this.#frameBuffer = pool ? (bytes) => pool.take(bytes) : (bytes) => Buffer.allocUnsafe(bytes);
     const { maxWidth: w, maxHeight: h } = options;
     this.#maxPendingBytes = MAX_PENDING_FRAMES * w * h * 3;
-    // Room for the pending frames plus one read more: a read that finds it full means frames and log are out of step.
-    this.#pending = new Uint8Array(this.#maxPendingBytes + w * h * 3);
     void this.#start(options);
   }
 
@@ -175,40 +181,52 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
   }
 
   #onOutput(bytes: Uint8Array): void {
-    if (this.#outputEnd + bytes.length > this.#pending.length) {
-      // Compact: what is left is moved to the front (less than one frame and a read, when frames keep up).
-      this.#pending.copyWithin(0, this.#outputStart, this.#outputEnd);
-      this.#outputEnd -= this.#outputStart;
-      this.#outputStart = 0;
-      if (this.#outputEnd + bytes.length > this.#pending.length) return this.#outOfStep();
-    }
-    this.#pending.set(bytes, this.#outputEnd);
-    this.#outputEnd += bytes.length;
+    if (this.#pendingBytes + bytes.length > this.#pending.length) this.#growPending(this.#pendingBytes + bytes.length);
+    const ring = this.#pending;
+    const at = (this.#pendingStart + this.#pendingBytes) % ring.length;
+    const first = Math.min(bytes.length, ring.length - at);
+    ring.set(first === bytes.length ? bytes : bytes.subarray(0, first), at);
+    if (first < bytes.length) ring.set(bytes.subarray(first), 0);
+    this.#pendingBytes += bytes.length;
     this.#deliver();
   }
 
   #deliver(): void {
     for (;;) {
-      const buffered = this.#outputEnd - this.#outputStart;
       const info = this.#infos[0];
       if (!info) {
         // Output ahead of its log line is normal for a moment; far ahead means the two are out of step.
-        if (buffered > this.#maxPendingBytes) this.#outOfStep();
+        if (this.#pendingBytes > this.#maxPendingBytes) this.#outOfStep();
         return;
       }
       const size = info.width * info.height * 3;
-      if (buffered < size) return;
+      if (this.#pendingBytes < size) return;
       this.#infos.shift();
       const pixels = this.#frameBuffer(size);
-      pixels.set(this.#pending.subarray(this.#outputStart, this.#outputStart + size));
-      this.#outputStart += size;
-      if (this.#outputStart === this.#outputEnd) this.#outputStart = this.#outputEnd = 0;
+      const ring = this.#pending;
+      const first = Math.min(size, ring.length - this.#pendingStart);
+      pixels.set(ring.subarray(this.#pendingStart, this.#pendingStart + first));
+      if (first < size) pixels.set(ring.subarray(0, size - first), first);
+      this.#pendingStart = (this.#pendingStart + size) % ring.length;
+      this.#pendingBytes -= size;
       this.emit('frame', { width: info.width, height: info.height, pixels, pts: info.pts, ptsTime: info.ptsTime, decodedTime: Date.now() });
     }
   }
 
+  /** A ring that holds at least `bytes`, what was pending first in it. */
+  #growPending(bytes: number): void {
+    const ring = this.#pending;
+    const grown = new Uint8Array(Math.max(bytes, 2 * ring.length));
+    const first = Math.min(this.#pendingBytes, ring.length - this.#pendingStart);
+    grown.set(ring.subarray(this.#pendingStart, this.#pendingStart + first));
+    grown.set(ring.subarray(0, this.#pendingBytes - first), first);
+    this.#pending = grown;
+    this.#pendingStart = 0;
+  }
+
   #outOfStep(): void {
     this.#remember('frame output and frame log out of step; stopping');
+    this.#output?.reader.destroy();
     this.#process?.kill('SIGKILL');
   }
 
