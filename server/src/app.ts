@@ -354,7 +354,7 @@ async function startAnalysis(
   if (vision.workers > 0) {
     const workers = await VisionWorkers.start({
       count: vision.workers,
-      init: { sessions: sessionOptions, detector: detectorOptions, affectModelPath: vision.affectModelPath },
+      init: { sessions: sessionOptions, detector: detectorOptions, affectModelPath: vision.affectModelPath, nice: vision.nice },
       log: (level, message) => log[level](message),
     });
     ({ detector, model } = workers);

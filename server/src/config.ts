@@ -115,6 +115,11 @@ const EnvSchema = z.object({
    * at most 8: each holds its own sessions, and mediasoup and the decoders need cores too.
    */
   VISION_WORKERS: int(0, 64).default(Math.min(8, os.availableParallelism())),
+  /**
+   * Nice value of the vision worker threads (Linux: per thread), so that on a saturated machine the call itself (the
+   * SFU, the relay, the decoders, events) comes first and the analysis sheds frames; 0: the same as the rest.
+   */
+  VISION_NICE: int(0, 19).default(5),
   VISION_DETECTOR_MIN_SCORE: z.coerce.number().gt(0).lt(1).default(0.5),
   /** Affect model ONNX file meeting docs/affect-model-contract.md. */
   VISION_AFFECT_MODEL: z.string().min(1).default(SHIPPED_AFFECT_MODEL),
@@ -251,6 +256,7 @@ export interface Config {
     intraOpThreads: number;
     interOpThreads: number;
     workers: number;
+    nice: number;
     detectorModel: Env['VISION_DETECTOR_MODEL'];
     detectorMinScore: number;
     affectModelPath: string;
@@ -411,6 +417,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       intraOpThreads: e.ORT_INTRA_OP_THREADS,
       interOpThreads: e.ORT_INTER_OP_THREADS,
       workers: e.VISION_WORKERS,
+      nice: e.VISION_NICE,
       detectorModel: e.VISION_DETECTOR_MODEL,
       detectorMinScore: e.VISION_DETECTOR_MIN_SCORE,
       affectModelPath: affectModelFile(e.VISION_AFFECT_MODEL, e.VISION_PRECISION),

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHIPPED_AFFECT_MODEL } from '../../server/src/config.ts';
 import { createFaceAligner, createFaceDetector, createSessionFactory, loadAffectModel } from '../../server/src/vision/index.ts';
@@ -6,7 +8,7 @@ import { fixture, TEST_SESSIONS } from './fixtures.ts';
 import { loadImage } from '../../models/scripts/image.ts';
 
 const { log: _quiet, ...sessionOptions } = TEST_SESSIONS;
-const init = { sessions: sessionOptions, detector: { model: 'back256' as const, minScore: 0.5 }, affectModelPath: SHIPPED_AFFECT_MODEL };
+const init = { sessions: sessionOptions, detector: { model: 'back256' as const, minScore: 0.5 }, affectModelPath: SHIPPED_AFFECT_MODEL, nice: 0 };
 const astronaut = loadImage(fixture('astronaut.png'));
 const logs: string[] = [];
 
@@ -69,6 +71,20 @@ describe('vision in worker threads', () => {
     await extra.close();
     expect(await Promise.all(inFlight)).toContain('vision workers closed');
     expect(extra.size).toBe(0);
+  });
+
+  it('runs its threads at the nice value asked for, the rest of the process at its own (Linux: nice is per thread)', async () => {
+    const niceOfThreads = () =>
+      readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    expect(niceOfThreads()).not.toContain(7);
+    const lowered = await VisionWorkers.start({ count: 1, init: { ...init, nice: 7 }, log: () => {} });
+    try {
+      expect(niceOfThreads()).toContain(7);
+      expect(os.getPriority()).toBe(0);
+      expect(await lowered.detector.detect(astronaut)).toHaveLength(1);
+    } finally {
+      await lowered.close();
+    }
   });
 
   it('refuses to start on a model that does not meet the contract, saying why', async () => {

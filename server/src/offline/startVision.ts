@@ -9,6 +9,8 @@ export function startVision(vision: Config['vision'], count: number, log: (level
       sessions: { provider: vision.provider, intraOpThreads: vision.intraOpThreads, interOpThreads: vision.interOpThreads },
       detector: { model: vision.detectorModel, minScore: vision.detectorMinScore },
       affectModelPath: vision.affectModelPath,
+      // No call to make room for: a recorded file's analysis takes what the machine has.
+      nice: 0,
     },
     log,
   });

@@ -8,6 +8,8 @@ export interface VisionWorkerInit {
   sessions: Omit<SessionFactoryOptions, 'log'>;
   detector: { model: BlazeFaceModel; minScore: number };
   affectModelPath: string;
+  /** The thread's nice value, set before its sessions (and any threads of theirs) start. */
+  nice: number;
 }
 
 export type VisionWork =

@@ -2,6 +2,7 @@
  * A vision worker thread: onnxruntime-node runs a session synchronously on the calling thread, so detection
  * and the affect model run here, off the main thread that moves media and events.
  */
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadAffectModel, type PredictTimings } from './AffectModel.ts';
 import { createFaceDetector } from './FaceDetector.ts';
@@ -13,6 +14,12 @@ const port = parentPort!;
 const reply = (message: VisionReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 const init = (workerData as { init: VisionWorkerInit }).init;
 
+// On Linux a nice value belongs to one thread: this one, and the threads it starts from here on.
+try {
+  os.setPriority(init.nice);
+} catch (error) {
+  reply({ type: 'log', line: `nice ${init.nice} not applied: ${(error as Error).message}` });
+}
 const sessions = createSessionFactory({ ...init.sessions, log: (line) => reply({ type: 'log', line }) });
 const detector = await createFaceDetector({ sessions, model: init.detector.model, minScore: init.detector.minScore });
 const model = await loadAffectModel(init.affectModelPath, { sessions });
