@@ -20,6 +20,7 @@
 import { parseArgs } from 'node:util';
 import { AffectSubscriber } from '../client/src/AffectSubscriber.ts';
 import { loadConfig } from '../server/src/config.ts';
+import type { App } from '../server/src/app.ts';
 import { startTestServer } from '../test/helpers/server.ts';
 import { analysisWindow, STAGES, WORK, type AnalysisWindow } from './lib/analysisMetrics.ts';
 import { cpuMeter } from './lib/cpu.ts';
@@ -126,15 +127,12 @@ async function measure(streamCount: number, setup: Setup): Promise<Run> {
     });
     await sleep(Number(values.seconds) * 1000);
     stop();
-    for (const stream of streams.filter((s) => !byStream.has(s.producerId))) {
-      const tap = app.taps!.get(stream.producerId);
-      console.log(`  no events from stream ${stream.producerId}: tap ${tap ? `decoder ${tap.decoderState}, layer ${tap.analysedLayer}` : 'gone'}`);
-    }
     const usage = cpu();
     const seconds = (Date.now() - started) / 1000;
     const analysis = await window();
     const { pressure, decodersBehind } = (await (await fetch(`${app.url}/healthz`)).json()) as Run['health'];
     subscriber.close();
+    await diagnoseSilentStreams(app, streams.filter((s) => !byStream.has(s.producerId)));
     const share = (work: keyof AnalysisWindow['workSeconds']) => (100 * analysis.workSeconds[work]) / seconds;
     const vision = WORK.reduce((sum, work) => sum + share(work), 0);
     return {
@@ -250,3 +248,26 @@ if (values.capacity) {
 }
 replayer.close();
 writeResults(values.json, 'pipeline', { fps: Number(values.fps), seconds: Number(values.seconds), capacityRule: CAPACITY, capacity, runs });
+
+/**
+ * Says, for each stream that got no event in the window, which side stalled: the media (no packets), the decoder
+ * (packets but no frames) or the analysis (frames but no events), watched for 2 s after the window, all at once.
+ */
+async function diagnoseSilentStreams(app: App, silent: { producerId: string }[]): Promise<void> {
+  const watched = silent.map(({ producerId }) => {
+    const tap = app.taps!.get(producerId);
+    if (!tap) return { producerId, line: () => 'tap gone' };
+    let frames = 0;
+    const counting = tap.frames$.subscribe(() => frames++);
+    const packets = tap.packetsReceived;
+    return {
+      producerId,
+      line: () => {
+        counting.unsubscribe();
+        return `decoder ${tap.decoderState}, layer ${tap.analysedLayer}; the next 2 s: ${tap.packetsReceived - packets} RTP packets in, ${frames} frames out of the tap`;
+      },
+    };
+  });
+  if (watched.length > 0) await sleep(2000);
+  for (const { producerId, line } of watched) console.log(`  no events from stream ${producerId}: ${line()}`);
+}

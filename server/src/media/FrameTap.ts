@@ -172,6 +172,11 @@ export class FrameTap {
   }
 
   /** The decoder's process id, e.g. for operators and tests that need to see it. */
+  /** RTP packets of the tapped stream relayed to the decoder so far. */
+  get packetsReceived(): number {
+    return this.relay.packetsReceived;
+  }
+
   get decoderPid(): number | undefined {
     return this.#decoder?.pid;
   }
