@@ -33,6 +33,10 @@ interface Recording {
 
 const CLOCK_KHZ = 90;
 const TICK_MS = 5;
+const RTP_HEADER_BYTES = 12;
+const REPORT_INTERVAL_MS = 500;
+/** Seconds from 1900 (NTP's epoch) to 1970. */
+const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 const recordings = new Map<string, Promise<Recording>>();
 
 /** ffmpeg's RTP muxer output for `file`, caught on a local socket as fast as ffmpeg writes it. */
@@ -82,8 +86,9 @@ interface Stream {
   payloadType: number;
   layers: Recording[];
   startMs: number;
-  /** Per layer: packets sent so far (all loops). */
+  /** Per layer: packets sent so far (all loops), and their payload bytes (for sender reports). */
   sent: number[];
+  octets: number[];
   seqBase: number[];
   tsBase: number[];
 }
@@ -111,12 +116,41 @@ function pump(): void {
         }
         stream.socket.send(packet, stream.destination, '127.0.0.1');
         stream.sent[l] = n + 1;
+        stream.octets[l] = stream.octets[l]! + recorded.bytes.length - RTP_HEADER_BYTES;
       }
     });
   }
 }
 
+/**
+ * An RTCP sender report (RFC 3550) for each layer of each stream, as a browser or ffmpeg sends them: mediasoup switches
+ * a consumer between simulcast layers only once it can line their timestamps up, which takes a report from each.
+ * Without them, a tap asking for the full layer got only its first frame (from the layer it started on).
+ */
+function report(): void {
+  const nowMs = performance.timeOrigin + performance.now();
+  const ntpSeconds = Math.floor(nowMs / 1000) + NTP_EPOCH_OFFSET_S;
+  const ntpFraction = Math.floor(((nowMs % 1000) / 1000) * 2 ** 32);
+  for (const stream of streams) {
+    const ticks = Math.round((performance.now() - stream.startMs) * CLOCK_KHZ);
+    stream.layers.forEach((_, l) => {
+      const sr = Buffer.alloc(28);
+      sr[0] = 0x80;
+      sr[1] = 200;
+      sr.writeUInt16BE(6, 2);
+      sr.writeUInt32BE(stream.ssrc + l, 4);
+      sr.writeUInt32BE(ntpSeconds >>> 0, 8);
+      sr.writeUInt32BE(ntpFraction >>> 0, 12);
+      sr.writeUInt32BE((stream.tsBase[l]! + ticks) >>> 0, 16);
+      sr.writeUInt32BE(stream.sent[l]! >>> 0, 20);
+      sr.writeUInt32BE(stream.octets[l]! >>> 0, 24);
+      stream.socket.send(sr, stream.destination, '127.0.0.1');
+    });
+  }
+}
+
 setInterval(pump, TICK_MS);
+setInterval(report, REPORT_INTERVAL_MS);
 
 process.on('message', async (request: Request) => {
   if (request.type === 'stop') {
@@ -143,6 +177,7 @@ process.on('message', async (request: Request) => {
     layers,
     startMs: performance.now(),
     sent: layers.map(() => 0),
+    octets: layers.map(() => 0),
     seqBase: layers.map(() => random(0x10000)),
     tsBase: layers.map(() => random(0x100000000)),
   });
