@@ -171,12 +171,12 @@ export class FrameTap {
     return this.consumer.preferredLayers?.spatialLayer;
   }
 
-  /** The decoder's process id, e.g. for operators and tests that need to see it. */
   /** RTP packets of the tapped stream relayed to the decoder so far. */
   get packetsReceived(): number {
     return this.relay.packetsReceived;
   }
 
+  /** The decoder's process id, e.g. for operators and tests that need to see it. */
   get decoderPid(): number | undefined {
     return this.#decoder?.pid;
   }
