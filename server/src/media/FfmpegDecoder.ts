@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { ByteRing } from './ByteRing.ts';
 import type { FramePool } from './FramePool.ts';
 import { openOutputSocket, type OutputSocket } from './outputSocket.ts';
 import { frameRateFilter } from './frameRate.ts';
@@ -82,15 +83,11 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
   #output?: OutputSocket;
   readonly #infos: { pts: number; ptsTime: number; width: number; height: number }[] = [];
   /**
-   * Output not yet taken as frames, copied out of the socket's reads: a ring, so that bytes are not moved as frames
-   * are taken, grown only as far as the output runs ahead (about a frame and a read, when all keeps up). Not sized for
-   * the worst case up front: every fresh page costs a fault on first write, and 48 decoders' worth of worst-case rings
-   * (4.6 MB each) faulted in at once stalled the main thread for seconds.
+   * Output not yet taken as frames, copied out of the socket's reads: about a frame and a read when all keeps pace.
+   * Not sized for the worst case up front: 48 decoders' worth of worst-case buffers (4.6 MB each) faulting in at once
+   * stalled the main thread for seconds.
    */
-  #pending = new Uint8Array(INITIAL_PENDING_BYTES);
-  /** Where the oldest pending byte is in the ring, and how many there are. */
-  #pendingStart = 0;
-  #pendingBytes = 0;
+  readonly #pending = new ByteRing(INITIAL_PENDING_BYTES);
   #stopping = false;
   readonly #lastLog: string[] = [];
   readonly #maxPendingBytes: number;
@@ -181,13 +178,7 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
   }
 
   #onOutput(bytes: Uint8Array): void {
-    if (this.#pendingBytes + bytes.length > this.#pending.length) this.#growPending(this.#pendingBytes + bytes.length);
-    const ring = this.#pending;
-    const at = (this.#pendingStart + this.#pendingBytes) % ring.length;
-    const first = Math.min(bytes.length, ring.length - at);
-    ring.set(first === bytes.length ? bytes : bytes.subarray(0, first), at);
-    if (first < bytes.length) ring.set(bytes.subarray(first), 0);
-    this.#pendingBytes += bytes.length;
+    this.#pending.write(bytes);
     this.#deliver();
   }
 
@@ -196,32 +187,16 @@ export class FfmpegDecoder extends EventEmitter<DecoderEvents> {
       const info = this.#infos[0];
       if (!info) {
         // Output ahead of its log line is normal for a moment; far ahead means the two are out of step.
-        if (this.#pendingBytes > this.#maxPendingBytes) this.#outOfStep();
+        if (this.#pending.length > this.#maxPendingBytes) this.#outOfStep();
         return;
       }
       const size = info.width * info.height * 3;
-      if (this.#pendingBytes < size) return;
+      if (this.#pending.length < size) return;
       this.#infos.shift();
       const pixels = this.#frameBuffer(size);
-      const ring = this.#pending;
-      const first = Math.min(size, ring.length - this.#pendingStart);
-      pixels.set(ring.subarray(this.#pendingStart, this.#pendingStart + first));
-      if (first < size) pixels.set(ring.subarray(0, size - first), first);
-      this.#pendingStart = (this.#pendingStart + size) % ring.length;
-      this.#pendingBytes -= size;
+      this.#pending.read(pixels);
       this.emit('frame', { width: info.width, height: info.height, pixels, pts: info.pts, ptsTime: info.ptsTime, decodedTime: Date.now() });
     }
-  }
-
-  /** A ring that holds at least `bytes`, what was pending first in it. */
-  #growPending(bytes: number): void {
-    const ring = this.#pending;
-    const grown = new Uint8Array(Math.max(bytes, 2 * ring.length));
-    const first = Math.min(this.#pendingBytes, ring.length - this.#pendingStart);
-    grown.set(ring.subarray(this.#pendingStart, this.#pendingStart + first));
-    grown.set(ring.subarray(0, this.#pendingBytes - first), first);
-    this.#pending = grown;
-    this.#pendingStart = 0;
   }
 
   #outOfStep(): void {
